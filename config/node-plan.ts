@@ -1,0 +1,34 @@
+import type { Environment } from "../lib/environment";
+import { addressesFrom, cidrPrefix } from "../lib/ipv4";
+import { addressesNeeded, type ClusterTierConfig } from "./schema";
+
+export interface PlannedNode {
+  readonly name: string;
+  readonly address: string;
+}
+
+export interface NodePlan {
+  readonly servers: readonly PlannedNode[];
+  readonly agents: readonly PlannedNode[];
+  readonly vpnGateway: PlannedNode;
+  readonly prefixLength: number;
+}
+
+/**
+ * Who gets which static address: servers first, then agents, then the VPN gateway's platform
+ * NIC, consecutively from the start of the tier's node range. Deterministic, so the cluster
+ * stack (certificates, join URLs) and the platform stack (VM NICs) agree without references.
+ */
+export function planNodes(environment: Environment, tier: ClusterTierConfig): NodePlan {
+  const addresses = addressesFrom(tier.network.nodes.first, addressesNeeded(tier));
+  const named = (role: string, count: number, offset: number): PlannedNode[] =>
+    Array.from({ length: count }, (_, index) => ({ name: environment.resourceName(role, String(index + 1)), address: addresses[offset + index] }));
+  const servers = named("server", tier.controlPlane.count, 0);
+  const agents = named("agent", tier.workers.count, servers.length);
+  return {
+    servers,
+    agents,
+    vpnGateway: { name: environment.resourceName("vpn"), address: addresses[servers.length + agents.length] },
+    prefixLength: cidrPrefix(tier.network.cidr),
+  };
+}

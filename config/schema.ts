@@ -1,0 +1,262 @@
+import { z } from "zod";
+import {
+  addressRange,
+  cidrRange,
+  ipv4ToInt,
+  isIpv4,
+  isIpv4Cidr,
+  rangeContains,
+  rangesOverlap,
+  rangeSize,
+  type Ipv4Range,
+} from "../lib/ipv4";
+
+const ipv4 = z.string().refine(isIpv4, { message: "is not an IPv4 address" });
+const cidr = z.string().refine(isIpv4Cidr, { message: "is not an IPv4 CIDR (network address/prefix)" });
+const addressSpan = z.object({ first: ipv4, last: ipv4 }).strict();
+const label = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, "must be a lower-case DNS label of at most 32 characters");
+
+const vmSize = z
+  .object({
+    cpus: z.number().int().min(1).max(64),
+    memoryMiB: z.number().int().min(1024).max(262144).multipleOf(256),
+    diskGiB: z.number().int().min(8).max(4096),
+  })
+  .strict();
+
+const nodePool = z.object({ count: z.number().int().min(0).max(32), vm: vmSize }).strict();
+
+const clickhouseSize = z
+  .object({
+    shards: z.number().int().min(1).max(16),
+    replicas: z.number().int().min(1).max(5),
+    keepers: z.number().int().min(1).max(7),
+    storageGiB: z.number().int().min(1).max(16384),
+  })
+  .strict();
+
+const collectorSize = z.object({ replicas: z.number().int().min(1).max(64) }).strict();
+
+const clusterTier = z
+  .object({
+    network: z
+      .object({
+        cidr,
+        gateway: ipv4,
+        /** Static addresses for VMs: control plane first, then workers, then the VPN gateway. */
+        nodes: addressSpan,
+        /** MetalLB's pool for LoadBalancer Services. */
+        loadBalancers: addressSpan,
+      })
+      .strict(),
+    vpn: z
+      .object({
+        /** Addresses handed to VPN clients. */
+        pool: cidr,
+        /** The gateway's address on the external network, with its prefix. */
+        externalAddress: z.string().refine((text) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(text) && isIpv4(text.split("/")[0]), {
+          message: "is not an IPv4 address with prefix (a.b.c.d/nn)",
+        }),
+        externalGateway: ipv4,
+      })
+      .strict(),
+    /** Odd count: embedded etcd with 2n servers tolerates no more failures than 2n-1. */
+    controlPlane: nodePool,
+    workers: nodePool,
+    vpnGateway: z.object({ vm: vmSize }).strict(),
+    clickhouse: clickhouseSize,
+    collector: collectorSize,
+  })
+  .strict();
+
+const previewTier = z
+  .object({
+    clickhouse: clickhouseSize,
+    collector: collectorSize,
+    quota: z.object({ cpu: z.string().regex(/^\d+m?$/), memory: z.string().regex(/^\d+(Mi|Gi)$/) }).strict(),
+  })
+  .strict();
+
+const backend = z.discriminatedUnion("type", [
+  z
+    .object({
+      type: z.literal("local"),
+      /** Relative to the repository root, so synthesized output is identical across machines. */
+      directory: z.string().refine((dir) => !dir.startsWith("/") && !dir.includes(".."), { message: "must be a relative path inside the repository" }),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal("s3"),
+      bucket: z.string().min(3),
+      region: z.string().min(1),
+      /** For S3-compatible stores such as MinIO; credentials come from AWS_* environment variables. */
+      endpoint: z.url().optional(),
+      keyPrefix: z.string().regex(/^[a-z0-9][a-z0-9/_-]*$/),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal("pg"),
+      /** The connection string comes from PG_CONN_STR in the environment, never from this file. */
+      schemaPrefix: z.string().regex(/^[a-z][a-z0-9_]*$/),
+    })
+    .strict(),
+]);
+
+export const siteConfigSchema = z
+  .object({
+    project: label,
+    owner: label,
+    vsphere: z
+      .object({
+        server: z.string().min(1),
+        allowUnverifiedSsl: z.boolean(),
+        datacenter: z.string().min(1),
+        computeCluster: z.string().min(1),
+        datastore: z.string().min(1),
+        /** Parent folder; each environment gets a folder below it. */
+        folder: z.string().min(1),
+        /** The template's own first-disk size; clones may not be smaller. */
+        template: z.object({ name: z.string().min(1), diskGiB: z.number().int().min(1) }).strict(),
+        networks: z.object({ platform: z.string().min(1), external: z.string().min(1) }).strict(),
+      })
+      .strict(),
+    dns: z.object({ servers: z.array(ipv4).min(1), searchDomains: z.array(z.string().min(1)) }).strict(),
+    ntp: z.array(z.string().min(1)).min(1),
+    sshPublicKeys: z.array(z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/, "is not an OpenSSH public key")).min(1),
+    /** Networks (besides the VPN pool) allowed to reach the API and dashboard. */
+    opsNetworks: z.array(cidr),
+    vpn: z
+      .object({
+        groups: z.array(label).min(1),
+        users: z.array(z.object({ name: label, group: label }).strict()),
+      })
+      .strict(),
+    tiers: z.object({ production: clusterTier, staging: clusterTier, preview: previewTier }).strict(),
+    backend,
+  })
+  .strict();
+
+export type SiteConfigInput = z.input<typeof siteConfigSchema>;
+export type SiteConfig = z.output<typeof siteConfigSchema>;
+export type ClusterTierConfig = SiteConfig["tiers"]["production"];
+export type PreviewTierConfig = SiteConfig["tiers"]["preview"];
+export type VmSize = z.output<typeof vmSize>;
+export type BackendConfig = SiteConfig["backend"];
+
+export class SiteConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`site config is invalid:\n  - ${problems.join("\n  - ")}`);
+    this.name = "SiteConfigError";
+  }
+}
+
+function show(value: unknown): string {
+  return JSON.stringify(value) ?? String(value);
+}
+
+/** The VMs a cluster tier needs addresses for: servers, workers and the VPN gateway's platform NIC. */
+export function addressesNeeded(tier: ClusterTierConfig): number {
+  return tier.controlPlane.count + tier.workers.count + 1;
+}
+
+/** Checks that span fields: ranges inside the network, no overlaps, enough addresses, odd etcd. */
+function crossFieldProblems(site: SiteConfig): string[] {
+  const problems: string[] = [];
+  const templateDisk = site.vsphere.template.diskGiB;
+  for (const tierName of ["production", "staging"] as const) {
+    const tier = site.tiers[tierName];
+    const at = `tiers.${tierName}`;
+    const network = cidrRange(tier.network.cidr);
+    const spans: Array<[string, { first: string; last: string }]> = [
+      ["network.nodes", tier.network.nodes],
+      ["network.loadBalancers", tier.network.loadBalancers],
+    ];
+    const ranges: Array<[string, Ipv4Range]> = [];
+    for (const [field, span] of spans) {
+      const range = addressRange(span.first, span.last);
+      if (range.first > range.last) {
+        problems.push(`${at}.${field}: first ${show(span.first)} comes after last ${show(span.last)}`);
+        continue;
+      }
+      if (!rangeContains(network, range)) {
+        problems.push(`${at}.${field}: ${show(`${span.first}-${span.last}`)} is not inside network.cidr ${show(tier.network.cidr)}`);
+      }
+      ranges.push([field, range]);
+    }
+    if (ranges.length === 2 && rangesOverlap(ranges[0][1], ranges[1][1])) {
+      problems.push(`${at}.network.loadBalancers: ${show(`${tier.network.loadBalancers.first}-${tier.network.loadBalancers.last}`)} overlaps network.nodes ${show(`${tier.network.nodes.first}-${tier.network.nodes.last}`)}`);
+    }
+    const gateway = ipv4ToInt(tier.network.gateway);
+    if (gateway < network.first || gateway > network.last) {
+      problems.push(`${at}.network.gateway: ${show(tier.network.gateway)} is not inside network.cidr ${show(tier.network.cidr)}`);
+    }
+    for (const [field, range] of ranges) {
+      if (gateway >= range.first && gateway <= range.last) {
+        problems.push(`${at}.network.gateway: ${show(tier.network.gateway)} lies inside ${field}`);
+      }
+    }
+    const nodes = ranges.find(([field]) => field === "network.nodes");
+    if (nodes && rangeSize(nodes[1]) < addressesNeeded(tier)) {
+      problems.push(
+        `${at}.network.nodes: ${show(`${tier.network.nodes.first}-${tier.network.nodes.last}`)} has ${rangeSize(nodes[1])} addresses, but ${tier.controlPlane.count} servers + ${tier.workers.count} workers + 1 VPN gateway need ${addressesNeeded(tier)}`,
+      );
+    }
+    const pool = cidrRange(tier.vpn.pool);
+    if (rangesOverlap(pool, network)) {
+      problems.push(`${at}.vpn.pool: ${show(tier.vpn.pool)} overlaps network.cidr ${show(tier.network.cidr)}`);
+    }
+    site.opsNetworks.forEach((ops, index) => {
+      if (rangesOverlap(pool, cidrRange(ops))) problems.push(`${at}.vpn.pool: ${show(tier.vpn.pool)} overlaps opsNetworks[${index}] ${show(ops)}`);
+    });
+    if (tier.controlPlane.count < 1) problems.push(`${at}.controlPlane.count: ${tier.controlPlane.count} — a cluster needs at least one server`);
+    if (tier.controlPlane.count % 2 === 0) {
+      problems.push(
+        `${at}.controlPlane.count: ${tier.controlPlane.count} is even — embedded etcd with ${tier.controlPlane.count} servers tolerates no more failures than ${tier.controlPlane.count - 1}; use an odd count`,
+      );
+    }
+    for (const [field, size] of [
+      ["controlPlane.vm", tier.controlPlane.vm],
+      ["workers.vm", tier.workers.vm],
+      ["vpnGateway.vm", tier.vpnGateway.vm],
+    ] as const) {
+      if (size.diskGiB < templateDisk) {
+        problems.push(`${at}.${field}.diskGiB: ${size.diskGiB} is smaller than the template's disk (vsphere.template.diskGiB ${templateDisk})`);
+      }
+    }
+    if (tier.clickhouse.keepers % 2 === 0) {
+      problems.push(`${at}.clickhouse.keepers: ${tier.clickhouse.keepers} is even — a Keeper quorum needs an odd count`);
+    }
+  }
+  const production = site.tiers.production.clickhouse;
+  if (production.replicas < 2) problems.push(`tiers.production.clickhouse.replicas: ${production.replicas} — production needs at least 2 replicas`);
+  if (production.keepers < 3) problems.push(`tiers.production.clickhouse.keepers: ${production.keepers} — production needs at least 3 keepers`);
+  if (rangesOverlap(cidrRange(site.tiers.production.network.cidr), cidrRange(site.tiers.staging.network.cidr))) {
+    problems.push(`tiers.staging.network.cidr: ${show(site.tiers.staging.network.cidr)} overlaps tiers.production.network.cidr ${show(site.tiers.production.network.cidr)}`);
+  }
+  const seen = new Set<string>();
+  site.vpn.users.forEach((user, index) => {
+    if (seen.has(user.name)) problems.push(`vpn.users[${index}].name: ${show(user.name)} is listed twice`);
+    seen.add(user.name);
+    if (!site.vpn.groups.includes(user.group)) problems.push(`vpn.users[${index}].group: ${show(user.group)} is not one of vpn.groups ${show(site.vpn.groups)}`);
+  });
+  return problems;
+}
+
+/** Validates raw site settings; every problem names its field and the offending value. */
+export function validateSiteConfig(raw: unknown): SiteConfig {
+  const parsed = siteConfigSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) {
+    throw new SiteConfigError(
+      parsed.error.issues.map((issue) => {
+        const field = issue.path.map(String).join(".") || "(root)";
+        const got = "input" in issue && issue.input !== undefined ? ` (got ${show(issue.input)})` : "";
+        return `${field}: ${issue.message}${got}`;
+      }),
+    );
+  }
+  const problems = crossFieldProblems(parsed.data);
+  if (problems.length > 0) throw new SiteConfigError(problems);
+  return parsed.data;
+}

@@ -1,0 +1,10 @@
+import { App } from "cdktf";
+import { validateSiteConfig } from "./config/schema";
+import { site } from "./config/site";
+import { resolveEnvironment } from "./lib/environment";
+import { addEnvironmentStacks } from "./stacks/environment-stacks";
+
+const app = new App();
+const environment = resolveEnvironment();
+addEnvironmentStacks(app, environment, validateSiteConfig(site));
+app.synth();

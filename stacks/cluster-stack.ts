@@ -1,0 +1,55 @@
+import { TerraformOutput, TerraformStack } from "cdktf";
+import type { Construct } from "constructs";
+import { RandomProvider } from "@cdktf/provider-random/lib/provider";
+import { TlsProvider } from "@cdktf/provider-tls/lib/provider";
+import { planNodes } from "../config/node-plan";
+import type { ClusterTierConfig, SiteConfig } from "../config/schema";
+import { K3sCluster, type ClusterAccess } from "../constructs/k3s-cluster";
+import { useStateBackend } from "../lib/backend";
+import type { Environment } from "../lib/environment";
+import { CLUSTER_ACCESS_OUTPUTS } from "./cluster-access";
+
+export interface ClusterStackProps {
+  readonly environment: Environment;
+  readonly site: SiteConfig;
+  readonly tier: ClusterTierConfig;
+}
+
+/** k3s identity and first-boot configuration; its key material lives in this stack's state. */
+export class ClusterStack extends TerraformStack {
+  readonly cluster: K3sCluster;
+  readonly access: ClusterAccess;
+
+  constructor(scope: Construct, id: string, props: ClusterStackProps) {
+    super(scope, id);
+    useStateBackend(this, props.site.backend);
+    new TlsProvider(this, "tls");
+    new RandomProvider(this, "random");
+    const plan = planNodes(props.environment, props.tier);
+
+    this.cluster = new K3sCluster(this, "k3s", {
+      clusterName: props.environment.slug,
+      servers: plan.servers,
+      agents: plan.agents,
+      ntpServers: props.site.ntp,
+      sshAuthorizedKeys: props.site.sshPublicKeys,
+    });
+    this.access = this.cluster.access;
+
+    const output = (name: string, value: string, description: string, sensitive = false) =>
+      new TerraformOutput(this, name, { value, description, sensitive }).overrideLogicalId(name);
+    output("api_endpoint", this.cluster.apiEndpoint, "Kubernetes API endpoint");
+    new TerraformOutput(this, "server_addresses", { value: plan.servers.map((node) => node.address) }).overrideLogicalId("server_addresses");
+    new TerraformOutput(this, "agent_addresses", { value: plan.agents.map((node) => node.address) }).overrideLogicalId("agent_addresses");
+    output("kubeconfig", this.cluster.kubeconfig, "Admin kubeconfig (client cert with system:masters)", true);
+    output(
+      "write_kubeconfig_command",
+      `terraform -chdir=cdktf.out/stacks/${id} output -raw kubeconfig > kubeconfig-${props.environment.slug}.yaml && chmod 600 kubeconfig-${props.environment.slug}.yaml`,
+      "Writes the admin kubeconfig to a file (use tofu instead of terraform with OpenTofu)",
+    );
+    output(CLUSTER_ACCESS_OUTPUTS.host, this.access.host, "API endpoint, for preview environments");
+    output(CLUSTER_ACCESS_OUTPUTS.clusterCaCertificate, this.access.clusterCaCertificate, "Server CA certificate (PEM)");
+    output(CLUSTER_ACCESS_OUTPUTS.clientCertificate, this.access.clientCertificate, "Admin client certificate (PEM)", true);
+    output(CLUSTER_ACCESS_OUTPUTS.clientKey, this.access.clientKey, "Admin client key (PEM)", true);
+  }
+}

@@ -1,0 +1,35 @@
+import type { App } from "cdktf";
+import type { SiteConfig } from "../config/schema";
+import type { Environment } from "../lib/environment";
+import { AnalyticsStack } from "./analytics-stack";
+import { ClusterStack } from "./cluster-stack";
+import { PlatformStack } from "./platform-stack";
+
+export interface EnvironmentStacks {
+  readonly cluster?: ClusterStack;
+  readonly platform?: PlatformStack;
+  readonly analytics: AnalyticsStack;
+}
+
+/**
+ * Production and staging own their cluster (PKI and cloud-init), VMs and analytics releases;
+ * a preview only gets an analytics stack in a namespace of the staging cluster.
+ */
+export function addEnvironmentStacks(app: App, environment: Environment, site: SiteConfig): EnvironmentStacks {
+  if (environment.tier === "preview") {
+    return { analytics: new AnalyticsStack(app, environment.stackId("analytics"), { environment, site }) };
+  }
+  const tier = site.tiers[environment.tier];
+  const cluster = new ClusterStack(app, environment.stackId("cluster"), { environment, site, tier });
+  const platform = new PlatformStack(app, environment.stackId("platform"), {
+    environment,
+    site,
+    tier,
+    serverUserData: cluster.cluster.serverUserData,
+    agentUserData: cluster.cluster.agentUserData,
+  });
+  const analytics = new AnalyticsStack(app, environment.stackId("analytics"), { environment, site, clusterAccess: cluster.access });
+  // The API answers only once the VMs have booted k3s.
+  analytics.addDependency(platform);
+  return { cluster, platform, analytics };
+}

@@ -1,0 +1,66 @@
+import { TerraformOutput, TerraformStack } from "cdktf";
+import type { Construct } from "constructs";
+import { planNodes } from "../config/node-plan";
+import type { ClusterTierConfig, SiteConfig } from "../config/schema";
+import { VsphereNodePool } from "../constructs/vsphere-node-pool";
+import { VsphereSite } from "../constructs/vsphere-site";
+import { useStateBackend } from "../lib/backend";
+import type { Environment } from "../lib/environment";
+
+export interface PlatformStackProps {
+  readonly environment: Environment;
+  readonly site: SiteConfig;
+  readonly tier: ClusterTierConfig;
+  /** cloud-config per server and per agent, from the cluster stack. */
+  readonly serverUserData: readonly string[];
+  readonly agentUserData: readonly string[];
+}
+
+/** The environment's folder and the k3s server and agent VMs on vSphere. */
+export class PlatformStack extends TerraformStack {
+  readonly vsphere: VsphereSite;
+  readonly servers: VsphereNodePool;
+  readonly agents?: VsphereNodePool;
+
+  constructor(scope: Construct, id: string, props: PlatformStackProps) {
+    super(scope, id);
+    useStateBackend(this, props.site.backend);
+    const { site, tier, environment } = props;
+    const plan = planNodes(environment, tier);
+    this.vsphere = new VsphereSite(this, "vsphere", {
+      server: site.vsphere.server,
+      allowUnverifiedSsl: site.vsphere.allowUnverifiedSsl,
+      datacenter: site.vsphere.datacenter,
+      computeCluster: site.vsphere.computeCluster,
+      datastore: site.vsphere.datastore,
+      parentFolder: site.vsphere.folder,
+      environment: environment.slug,
+      owner: site.owner,
+      templateName: site.vsphere.template.name,
+      networks: { platform: site.vsphere.networks.platform },
+    });
+    const pool = (role: string, nodes: typeof plan.servers, size: typeof tier.workers.vm, userData: readonly string[], antiAffinity: boolean) =>
+      new VsphereNodePool(this, role, {
+        site: this.vsphere,
+        role,
+        names: nodes.map((node) => node.name),
+        addresses: nodes.map((node) => node.address),
+        prefixLength: plan.prefixLength,
+        gateway: tier.network.gateway,
+        dnsServers: site.dns.servers,
+        searchDomains: site.dns.searchDomains,
+        size,
+        templateDiskGiB: site.vsphere.template.diskGiB,
+        userData,
+        antiAffinity,
+      });
+    // Production spreads etcd members over ESXi hosts; a single host failure then costs one vote.
+    this.servers = pool("server", plan.servers, tier.controlPlane.vm, props.serverUserData, environment.tier === "production" && plan.servers.length > 1);
+    if (plan.agents.length > 0) this.agents = pool("agent", plan.agents, tier.workers.vm, props.agentUserData, false);
+
+    new TerraformOutput(this, "node_addresses", {
+      value: Object.fromEntries([...plan.servers, ...plan.agents].map((node) => [node.name, node.address])),
+      description: "Static platform-network address of every node",
+    }).overrideLogicalId("node_addresses");
+  }
+}
