@@ -5,7 +5,7 @@ module.exports = {
   testMatch: ["**/*.test.ts"],
   testPathIgnorePatterns: ["/node_modules/", "/cdktf.out/"],
   // Transpile only: the provider packages are huge; `npm test` typechecks once with tsc.
-  transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true, diagnostics: false }] },
+  transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
   setupFilesAfterEnv: ["<rootDir>/jest.setup.js"],
   testTimeout: 60000,
 };

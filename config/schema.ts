@@ -102,7 +102,7 @@ const backend = z.discriminatedUnion("type", [
       schemaPrefix: z.string().regex(/^[a-z][a-z0-9_]*$/),
     })
     .strict(),
-]);
+], { error: 'needs type "local", "s3" or "pg"' });
 
 export const siteConfigSchema = z
   .object({

@@ -72,7 +72,7 @@ export function k3sBootstrapScript(role: "server" | "agent", k3sVersion: string)
   const tokenKind = role === "server" ? "server" : "node";
   const secretFile = role === "server" ? "server-secret" : "agent-secret";
   return `#!/bin/sh
-# Installs and starts k3s ${k3sVersion} as a ${role}; written by cdktf, runs once from cloud-init.
+# Installs and starts k3s ${k3sVersion} (${role} role); written by cdktf, runs once from cloud-init.
 set -eu
 
 K3S_VERSION='${k3sVersion}'
@@ -122,7 +122,8 @@ interface WriteFile {
   content: string;
 }
 
-const secretFile = (path: string, base64: string): WriteFile => ({ path, permissions: "0600", owner: "root:root", encoding: "b64", content: base64 });
+/** base64 content: Terraform-generated PEMs and secrets stay one line in the YAML. */
+const encodedFile = (path: string, base64: string, permissions = "0600"): WriteFile => ({ path, permissions, owner: "root:root", encoding: "b64", content: base64 });
 const plainFile = (path: string, content: string, permissions = "0644"): WriteFile => ({ path, permissions, owner: "root:root", content });
 
 /** cloud-config for one k3s node; only servers receive CA keys and the server secret. */
@@ -137,18 +138,17 @@ export function renderK3sUserData(props: K3sUserDataProps): string {
   const files: WriteFile[] = [
     plainFile(`${CONFIG_DIR}/config.yaml`, k3sConfig(props), "0600"),
     plainFile(`${CONFIG_DIR}/kubelet.config`, KUBELET_CONFIG),
-    { ...secretFile(`${CONFIG_DIR}/cluster-ca.crt`, props.clusterCaCertBase64), permissions: "0644" },
+    encodedFile(`${CONFIG_DIR}/cluster-ca.crt`, props.clusterCaCertBase64, "0644"),
     plainFile("/usr/local/sbin/k3s-bootstrap", k3sBootstrapScript(props.role, version), "0755"),
   ];
   if (props.role === "server") {
-    files.push(secretFile(`${CONFIG_DIR}/server-secret`, props.serverSecretBase64));
-    files.push(secretFile(`${CONFIG_DIR}/agent-secret`, props.agentSecretBase64));
+    files.push(encodedFile(`${CONFIG_DIR}/server-secret`, props.serverSecretBase64));
+    files.push(encodedFile(`${CONFIG_DIR}/agent-secret`, props.agentSecretBase64));
     for (const name of K3S_CA_FILES) {
-      const file = secretFile(`${K3S_TLS_DIR}/${name}`, props.caFilesBase64[name]);
-      files.push(name.endsWith(".crt") ? { ...file, permissions: "0644" } : file);
+      files.push(encodedFile(`${K3S_TLS_DIR}/${name}`, props.caFilesBase64[name], name.endsWith(".crt") ? "0644" : "0600"));
     }
   } else {
-    files.push(secretFile(`${CONFIG_DIR}/agent-secret`, props.agentSecretBase64));
+    files.push(encodedFile(`${CONFIG_DIR}/agent-secret`, props.agentSecretBase64));
   }
   const document = {
     ntp: { enabled: true, servers: [...props.ntpServers] },
@@ -160,5 +160,19 @@ export function renderK3sUserData(props: K3sUserDataProps): string {
     write_files: files,
     runcmd: [["/usr/local/sbin/k3s-bootstrap"]],
   };
-  return `#cloud-config\n${stringify(document, { lineWidth: 0 })}`;
+  return assertNoTemplateSyntax(props.nodeName, `#cloud-config\n${stringify(document, { lineWidth: 0 })}`);
+}
+
+/**
+ * Terraform reads `${` and `%{` in any string as template syntax, so a literal one in a script
+ * would be evaluated (or fail) at plan time. Only cdktf's own token markers may use them.
+ */
+export function assertNoTemplateSyntax(where: string, text: string): string {
+  const literal = text.replace(/\$\{TfToken\[[^\]]+\]\}/g, "");
+  const match = /\$\{|%\{/.exec(literal);
+  if (match) {
+    const context = literal.slice(Math.max(0, match.index - 30), match.index + 30);
+    throw new Error(`${where}: user-data contains Terraform template syntax "${match[0]}" near ${JSON.stringify(context)}; escape it the Terraform way ($$ or %% before the brace)`);
+  }
+  return text;
 }

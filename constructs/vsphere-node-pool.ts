@@ -1,5 +1,6 @@
 import { ComputeClusterVmAntiAffinityRule } from "@cdktf/provider-vsphere/lib/compute-cluster-vm-anti-affinity-rule";
 import { Construct } from "constructs";
+import type { ExposedPort } from "../lib/plan-summary/summary";
 import type { VsphereSite } from "./vsphere-site";
 import { VsphereVm, type VmSize } from "./vsphere-vm";
 
@@ -21,6 +22,8 @@ export interface VsphereNodePoolProps {
   readonly userData: readonly string[];
   /** Keep the pool's VMs on different ESXi hosts (a DRS anti-affinity rule). Default false. */
   readonly antiAffinity?: boolean;
+  /** Ports every node serves to clients. */
+  readonly exposes?: readonly ExposedPort[];
   /** Network role of the single NIC. Default `platform`. */
   readonly network?: string;
 }
@@ -55,6 +58,7 @@ export class VsphereNodePool extends Construct {
           dnsServers: props.dnsServers,
           searchDomains: props.searchDomains,
           userData: props.userData[index],
+          exposes: props.exposes,
         }),
     );
 

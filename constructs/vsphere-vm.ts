@@ -5,6 +5,7 @@ import { gzipSync } from "node:zlib";
 import { stringify } from "yaml";
 import { isDnsLabel } from "../lib/names";
 import { isIpv4 } from "../lib/ipv4";
+import type { ExposedPort } from "../lib/plan-summary/summary";
 import type { VsphereSite } from "./vsphere-site";
 
 export interface VmSize {
@@ -38,6 +39,8 @@ export interface VsphereVmProps {
   readonly searchDomains?: readonly string[];
   /** cloud-config user-data; may contain Terraform tokens (keys, tokens from other resources). */
   readonly userData: string;
+  /** Ports the VM serves to clients; listed for reviewers by `npm run plan:summary`. */
+  readonly exposes?: readonly ExposedPort[];
 }
 
 const DEFAULT_INTERFACE_NAMES = ["ens192", "ens224", "ens256", "ens161"];
@@ -145,5 +148,7 @@ export class VsphereVm extends Construct {
         ],
       },
     });
+    // Terraform ignores `//` keys; the plan summary reads them.
+    if (props.exposes?.length) this.vm.addOverride("//.exposes", props.exposes.map((port) => ({ ...port })));
   }
 }

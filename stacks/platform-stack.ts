@@ -2,7 +2,9 @@ import { TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { planNodes } from "../config/node-plan";
 import type { ClusterTierConfig, SiteConfig } from "../config/schema";
+import { K3S_API_PORT } from "../constructs/k3s-cluster";
 import { VsphereNodePool } from "../constructs/vsphere-node-pool";
+import type { ExposedPort } from "../lib/plan-summary/summary";
 import { VsphereSite } from "../constructs/vsphere-site";
 import { useStateBackend } from "../lib/backend";
 import type { Environment } from "../lib/environment";
@@ -39,7 +41,14 @@ export class PlatformStack extends TerraformStack {
       templateName: site.vsphere.template.name,
       networks: { platform: site.vsphere.networks.platform },
     });
-    const pool = (role: string, nodes: typeof plan.servers, size: typeof tier.workers.vm, userData: readonly string[], antiAffinity: boolean) =>
+    const pool = (
+      role: string,
+      nodes: typeof plan.servers,
+      size: typeof tier.workers.vm,
+      userData: readonly string[],
+      antiAffinity: boolean,
+      exposes: readonly ExposedPort[],
+    ) =>
       new VsphereNodePool(this, role, {
         site: this.vsphere,
         role,
@@ -53,10 +62,13 @@ export class PlatformStack extends TerraformStack {
         templateDiskGiB: site.vsphere.template.diskGiB,
         userData,
         antiAffinity,
+        exposes,
       });
     // Production spreads etcd members over ESXi hosts; a single host failure then costs one vote.
-    this.servers = pool("server", plan.servers, tier.controlPlane.vm, props.serverUserData, environment.tier === "production" && plan.servers.length > 1);
-    if (plan.agents.length > 0) this.agents = pool("agent", plan.agents, tier.workers.vm, props.agentUserData, false);
+    this.servers = pool("server", plan.servers, tier.controlPlane.vm, props.serverUserData, environment.tier === "production" && plan.servers.length > 1, [
+      { port: K3S_API_PORT, protocol: "tcp", description: "Kubernetes API" },
+    ]);
+    if (plan.agents.length > 0) this.agents = pool("agent", plan.agents, tier.workers.vm, props.agentUserData, false, []);
 
     new TerraformOutput(this, "node_addresses", {
       value: Object.fromEntries([...plan.servers, ...plan.agents].map((node) => [node.name, node.address])),

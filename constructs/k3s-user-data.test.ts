@@ -1,0 +1,99 @@
+import { parse } from "yaml";
+import { embeddedScripts, writtenFiles } from "../test-support/cloud-config";
+import { cloudInitSchema, describeWithTool, requireTool, shellcheck } from "../test-support/tools";
+import { assertNoTemplateSyntax, K3S_CA_FILES, K3S_TLS_DIR, k3sBootstrapScript, renderK3sUserData, type K3sUserDataProps } from "./k3s-user-data";
+
+const b64 = (text: string) => Buffer.from(text).toString("base64");
+const caFilesBase64 = Object.fromEntries(K3S_CA_FILES.map((name) => [name, b64(`pem of ${name}`)])) as Record<(typeof K3S_CA_FILES)[number], string>;
+const common = {
+  nodeName: "prod-server-1",
+  nodeIp: "10.20.0.10",
+  nodeLabels: ["streamstats.io/role=server"],
+  nodeTaints: [],
+  ntpServers: ["ntp1.example.internal"],
+  sshAuthorizedKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk3bS8ZC9d0ZuKVfc2Ea7c5wT1m9yv1Fh0B2i0yF3ps ops"],
+  clusterCaCertBase64: b64("ca cert"),
+};
+const documents: Record<string, K3sUserDataProps> = {
+  "first server": { ...common, role: "server", bootstrap: "cluster-init", tlsSans: ["10.20.0.10"], caFilesBase64, serverSecretBase64: b64("s"), agentSecretBase64: b64("a") },
+  "joining server": {
+    ...common,
+    role: "server",
+    bootstrap: "join",
+    serverUrl: "https://10.20.0.10:6443",
+    tlsSans: ["10.20.0.10"],
+    caFilesBase64,
+    serverSecretBase64: b64("s"),
+    agentSecretBase64: b64("a"),
+  },
+  agent: { ...common, role: "agent", serverUrl: "https://10.20.0.10:6443", agentSecretBase64: b64("a") },
+};
+
+describe("renderK3sUserData", () => {
+  it("writes the CA files into k3s's tls directory on servers only", () => {
+    const server = writtenFiles(renderK3sUserData(documents["first server"])).map((file) => file.path);
+    const agent = writtenFiles(renderK3sUserData(documents.agent)).map((file) => file.path);
+    for (const name of K3S_CA_FILES) expect(server).toContain(`${K3S_TLS_DIR}/${name}`);
+    expect(agent.filter((path) => path.startsWith(K3S_TLS_DIR))).toEqual([]);
+    expect(agent).not.toContain("/etc/rancher/k3s/server-secret");
+  });
+
+  it("keeps private keys and secrets at 0600", () => {
+    for (const file of writtenFiles(renderK3sUserData(documents["first server"]))) {
+      if (file.path.endsWith(".key") || file.path.endsWith("-secret") || file.path.endsWith("config.yaml")) expect([file.path, file.permissions]).toEqual([file.path, "0600"]);
+    }
+  });
+
+  it("configures k3s for MetalLB, encrypted secrets, reserved resources and the right bootstrap", () => {
+    const config = (doc: K3sUserDataProps) =>
+      parse(writtenFiles(renderK3sUserData(doc)).find((file) => file.path === "/etc/rancher/k3s/config.yaml")!.content) as Record<string, unknown>;
+    const first = config(documents["first server"]);
+    expect(first).toMatchObject({ "cluster-init": true, disable: ["servicelb"], "secrets-encryption": true, "tls-san": ["10.20.0.10"] });
+    expect(first.server).toBeUndefined();
+    expect(config(documents["joining server"])).toMatchObject({ server: "https://10.20.0.10:6443" });
+    expect(config(documents["joining server"])["cluster-init"]).toBeUndefined();
+    expect(config(documents.agent)).toMatchObject({ server: "https://10.20.0.10:6443", "kubelet-arg": ["config=/etc/rancher/k3s/kubelet.config"] });
+  });
+
+  it("builds a secure join token from the CA fingerprint, with node credentials for agents", () => {
+    expect(k3sBootstrapScript("server", "v1.33.5+k3s1")).toContain("printf 'K10%s::server:%s\\n'");
+    expect(k3sBootstrapScript("agent", "v1.33.5+k3s1")).toContain("printf 'K10%s::node:%s\\n'");
+  });
+
+  it("rejects a joining server without a URL", () => {
+    expect(() => renderK3sUserData({ ...documents["joining server"], serverUrl: undefined } as K3sUserDataProps)).toThrow(/joining server needs serverUrl/);
+  });
+
+  it("rejects literal Terraform template syntax but allows cdktf tokens", () => {
+    expect(() => assertNoTemplateSyntax("n1", "echo ${HOME}")).toThrow(/n1: user-data contains Terraform template syntax "\$\{"/);
+    expect(() => assertNoTemplateSyntax("n1", "%{ if x }")).toThrow(/"%\{"/);
+    expect(assertNoTemplateSyntax("n1", "content: ${TfToken[TOKEN.12]}")).toBe("content: ${TfToken[TOKEN.12]}");
+  });
+});
+
+const cloudInit = requireTool("cloud-init", "apt-get install cloud-init");
+describeWithTool(cloudInit)("cloud-init schema (real cloud-init)", () => {
+  it.each(Object.keys(documents))("accepts the %s document", (name) => {
+    const result = cloudInitSchema(cloudInit!, renderK3sUserData(documents[name]));
+    expect(result).toMatchObject({ status: 0 });
+    expect(result.output).toMatch(/Valid cloud-config/);
+  });
+
+  it("would catch a broken document (the check can fail)", () => {
+    const broken = renderK3sUserData(documents.agent).replace("ntp:\n  enabled: true", "ntp:\n  enabled: sometimes");
+    expect(cloudInitSchema(cloudInit!, broken).status).not.toBe(0);
+  });
+});
+
+const shellcheckPath = requireTool("shellcheck", "apt-get install shellcheck");
+describeWithTool(shellcheckPath)("shellcheck (real shellcheck)", () => {
+  it.each(Object.keys(documents))("passes every script in the %s document", (name) => {
+    const scripts = embeddedScripts(renderK3sUserData(documents[name]));
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const script of scripts) expect(shellcheck(shellcheckPath!, script.content)).toMatchObject({ status: 0, output: "" });
+  });
+
+  it("would catch an unquoted variable (the check can fail)", () => {
+    expect(shellcheck(shellcheckPath!, "#!/bin/sh\nrm -f $1\n").status).not.toBe(0);
+  });
+});
