@@ -22,7 +22,10 @@ export interface NodePlan {
 export function planNodes(environment: Environment, tier: ClusterTierConfig): NodePlan {
   const addresses = addressesFrom(tier.network.nodes.first, addressesNeeded(tier));
   const named = (role: string, count: number, offset: number): PlannedNode[] =>
-    Array.from({ length: count }, (_, index) => ({ name: environment.resourceName(role, String(index + 1)), address: addresses[offset + index] }));
+    Array.from({ length: count }, (_, index) => ({
+      name: environment.resourceName(role, String(index + 1)),
+      address: addresses[offset + index],
+    }));
   const servers = named("server", tier.controlPlane.count, 0);
   const agents = named("agent", tier.workers.count, servers.length);
   return {

@@ -21,9 +21,21 @@ describe("site config validation", () => {
   });
 
   it.each<[string, (site: Mutable<SiteConfigInput>) => void, RegExp]>([
-    ["a CIDR that is not a CIDR", (s) => (s.tiers.production.network.cidr = "10.20.0.0/33"), /^tiers\.production\.network\.cidr: is not an IPv4 CIDR .*\(got "10\.20\.0\.0\/33"\)$/],
-    ["a CIDR with host bits", (s) => (s.tiers.staging.vpn.pool = "10.29.1.7/24"), /^tiers\.staging\.vpn\.pool: is not an IPv4 CIDR .*\(got "10\.29\.1\.7\/24"\)$/],
-    ["an address that is not an address", (s) => (s.dns.servers = ["10.20.0.300"]), /^dns\.servers\.0: is not an IPv4 address \(got "10\.20\.0\.300"\)$/],
+    [
+      "a CIDR that is not a CIDR",
+      (s) => (s.tiers.production.network.cidr = "10.20.0.0/33"),
+      /^tiers\.production\.network\.cidr: is not an IPv4 CIDR .*\(got "10\.20\.0\.0\/33"\)$/,
+    ],
+    [
+      "a CIDR with host bits",
+      (s) => (s.tiers.staging.vpn.pool = "10.29.1.7/24"),
+      /^tiers\.staging\.vpn\.pool: is not an IPv4 CIDR .*\(got "10\.29\.1\.7\/24"\)$/,
+    ],
+    [
+      "an address that is not an address",
+      (s) => (s.dns.servers = ["10.20.0.300"]),
+      /^dns\.servers\.0: is not an IPv4 address \(got "10\.20\.0\.300"\)$/,
+    ],
     [
       "an IP plan too small for the node count",
       (s) => (s.tiers.production.network.nodes = { first: "10.20.0.10", last: "10.20.0.14" }),
@@ -39,16 +51,52 @@ describe("site config validation", () => {
       (s) => (s.tiers.production.network.loadBalancers = { first: "10.20.1.200", last: "10.20.1.239" }),
       /^tiers\.production\.network\.loadBalancers: "10\.20\.1\.200-10\.20\.1\.239" is not inside network\.cidr "10\.20\.0\.0\/24"$/,
     ],
-    ["a VPN pool overlapping the platform network", (s) => (s.tiers.production.vpn.pool = "10.20.0.0/25"), /^tiers\.production\.vpn\.pool: "10\.20\.0\.0\/25" overlaps network\.cidr "10\.20\.0\.0\/24"$/],
-    ["tiers sharing a network", (s) => (s.tiers.staging.network.cidr = "10.20.0.0/16"), /^tiers\.staging\.network\.cidr: "10\.20\.0\.0\/16" overlaps tiers\.production\.network\.cidr "10\.20\.0\.0\/24"$/],
-    ["an even number of embedded-etcd servers", (s) => (s.tiers.production.controlPlane.count = 2), /^tiers\.production\.controlPlane\.count: 2 is even — embedded etcd with 2 servers tolerates no more failures than 1; use an odd count$/],
-    ["a disk smaller than the template", (s) => (s.tiers.staging.workers.vm.diskGiB = 10), /^tiers\.staging\.workers\.vm\.diskGiB: 10 is smaller than the template's disk \(vsphere\.template\.diskGiB 20\)$/],
-    ["too few production replicas", (s) => (s.tiers.production.clickhouse.replicas = 1), /^tiers\.production\.clickhouse\.replicas: 1 — production needs at least 2 replicas$/],
-    ["a VPN user in an unknown group", (s) => (s.vpn.users = [{ name: "carol", group: "admins" }]), /^vpn\.users\.0\.group|^vpn\.users\[0\]\.group: "admins" is not one of vpn\.groups/],
-    ["an absolute local state directory", (s) => (s.backend = { type: "local", directory: "/var/state" }), /^backend\.directory: must be a relative path inside the repository \(got "\/var\/state"\)$/],
-    ["an unknown backend", (s) => ((s as { backend: unknown }).backend = { type: "consul" }), /^backend\.type: needs type "local", "s3" or "pg" \(got \{"type":"consul"\}\)$/],
+    [
+      "a VPN pool overlapping the platform network",
+      (s) => (s.tiers.production.vpn.pool = "10.20.0.0/25"),
+      /^tiers\.production\.vpn\.pool: "10\.20\.0\.0\/25" overlaps network\.cidr "10\.20\.0\.0\/24"$/,
+    ],
+    [
+      "tiers sharing a network",
+      (s) => (s.tiers.staging.network.cidr = "10.20.0.0/16"),
+      /^tiers\.staging\.network\.cidr: "10\.20\.0\.0\/16" overlaps tiers\.production\.network\.cidr "10\.20\.0\.0\/24"$/,
+    ],
+    [
+      "an even number of embedded-etcd servers",
+      (s) => (s.tiers.production.controlPlane.count = 2),
+      /^tiers\.production\.controlPlane\.count: 2 is even — embedded etcd with 2 servers tolerates no more failures than 1; use an odd count$/,
+    ],
+    [
+      "a disk smaller than the template",
+      (s) => (s.tiers.staging.workers.vm.diskGiB = 10),
+      /^tiers\.staging\.workers\.vm\.diskGiB: 10 is smaller than the template's disk \(vsphere\.template\.diskGiB 20\)$/,
+    ],
+    [
+      "too few production replicas",
+      (s) => (s.tiers.production.clickhouse.replicas = 1),
+      /^tiers\.production\.clickhouse\.replicas: 1 — production needs at least 2 replicas$/,
+    ],
+    [
+      "a VPN user in an unknown group",
+      (s) => (s.vpn.users = [{ name: "carol", group: "admins" }]),
+      /^vpn\.users\.0\.group|^vpn\.users\[0\]\.group: "admins" is not one of vpn\.groups/,
+    ],
+    [
+      "an absolute local state directory",
+      (s) => (s.backend = { type: "local", directory: "/var/state" }),
+      /^backend\.directory: must be a relative path inside the repository \(got "\/var\/state"\)$/,
+    ],
+    [
+      "an unknown backend",
+      (s) => ((s as { backend: unknown }).backend = { type: "consul" }),
+      /^backend\.type: needs type "local", "s3" or "pg" \(got \{"type":"consul"\}\)$/,
+    ],
     ["a typo'd field", (s) => ((s.vsphere as Record<string, unknown>).datacentre = "dc"), /^vsphere: Unrecognized key: "datacentre"/],
-    ["a string where a number belongs", (s) => ((s.tiers.production.workers as { count: unknown }).count = "3"), /^tiers\.production\.workers\.count: .*expected number.*\(got "3"\)$/],
+    [
+      "a string where a number belongs",
+      (s) => ((s.tiers.production.workers as { count: unknown }).count = "3"),
+      /^tiers\.production\.workers\.count: .*expected number.*\(got "3"\)$/,
+    ],
   ])("rejects %s with its own message naming field and value", (_kind, change, message) => {
     const problems = problemsOf(change);
     expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(message)]));
@@ -65,6 +113,8 @@ describe("site config validation", () => {
   it("throws one error whose message lists the problems", () => {
     const input = siteInput() as Mutable<SiteConfigInput>;
     input.tiers.production.network.gateway = "10.20.0.10";
-    expect(() => validateSiteConfig(input)).toThrow(/site config is invalid:\n  - tiers\.production\.network\.gateway: "10\.20\.0\.10" lies inside network\.nodes/);
+    expect(() => validateSiteConfig(input)).toThrow(
+      /site config is invalid:\n {2}- tiers\.production\.network\.gateway: "10\.20\.0\.10" lies inside network\.nodes/,
+    );
   });
 });

@@ -77,32 +77,38 @@ const previewTier = z
   })
   .strict();
 
-const backend = z.discriminatedUnion("type", [
-  z
-    .object({
-      type: z.literal("local"),
-      /** Relative to the repository root, so synthesized output is identical across machines. */
-      directory: z.string().refine((dir) => !dir.startsWith("/") && !dir.includes(".."), { message: "must be a relative path inside the repository" }),
-    })
-    .strict(),
-  z
-    .object({
-      type: z.literal("s3"),
-      bucket: z.string().min(3),
-      region: z.string().min(1),
-      /** For S3-compatible stores such as MinIO; credentials come from AWS_* environment variables. */
-      endpoint: z.url().optional(),
-      keyPrefix: z.string().regex(/^[a-z0-9][a-z0-9/_-]*$/),
-    })
-    .strict(),
-  z
-    .object({
-      type: z.literal("pg"),
-      /** The connection string comes from PG_CONN_STR in the environment, never from this file. */
-      schemaPrefix: z.string().regex(/^[a-z][a-z0-9_]*$/),
-    })
-    .strict(),
-], { error: 'needs type "local", "s3" or "pg"' });
+const backend = z.discriminatedUnion(
+  "type",
+  [
+    z
+      .object({
+        type: z.literal("local"),
+        /** Relative to the repository root, so synthesized output is identical across machines. */
+        directory: z
+          .string()
+          .refine((dir) => !dir.startsWith("/") && !dir.includes(".."), { message: "must be a relative path inside the repository" }),
+      })
+      .strict(),
+    z
+      .object({
+        type: z.literal("s3"),
+        bucket: z.string().min(3),
+        region: z.string().min(1),
+        /** For S3-compatible stores such as MinIO; credentials come from AWS_* environment variables. */
+        endpoint: z.url().optional(),
+        keyPrefix: z.string().regex(/^[a-z0-9][a-z0-9/_-]*$/),
+      })
+      .strict(),
+    z
+      .object({
+        type: z.literal("pg"),
+        /** The connection string comes from PG_CONN_STR in the environment, never from this file. */
+        schemaPrefix: z.string().regex(/^[a-z][a-z0-9_]*$/),
+      })
+      .strict(),
+  ],
+  { error: 'needs type "local", "s3" or "pg"' },
+);
 
 export const siteConfigSchema = z
   .object({
@@ -124,7 +130,9 @@ export const siteConfigSchema = z
       .strict(),
     dns: z.object({ servers: z.array(ipv4).min(1), searchDomains: z.array(z.string().min(1)) }).strict(),
     ntp: z.array(z.string().min(1)).min(1),
-    sshPublicKeys: z.array(z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/, "is not an OpenSSH public key")).min(1),
+    sshPublicKeys: z
+      .array(z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/, "is not an OpenSSH public key"))
+      .min(1),
     /** Networks (besides the VPN pool) allowed to reach the API and dashboard. */
     opsNetworks: z.array(cidr),
     vpn: z
@@ -186,7 +194,9 @@ function crossFieldProblems(site: SiteConfig): string[] {
       ranges.push([field, range]);
     }
     if (ranges.length === 2 && rangesOverlap(ranges[0][1], ranges[1][1])) {
-      problems.push(`${at}.network.loadBalancers: ${show(`${tier.network.loadBalancers.first}-${tier.network.loadBalancers.last}`)} overlaps network.nodes ${show(`${tier.network.nodes.first}-${tier.network.nodes.last}`)}`);
+      problems.push(
+        `${at}.network.loadBalancers: ${show(`${tier.network.loadBalancers.first}-${tier.network.loadBalancers.last}`)} overlaps network.nodes ${show(`${tier.network.nodes.first}-${tier.network.nodes.last}`)}`,
+      );
     }
     const gateway = ipv4ToInt(tier.network.gateway);
     if (gateway < network.first || gateway > network.last) {
@@ -208,9 +218,11 @@ function crossFieldProblems(site: SiteConfig): string[] {
       problems.push(`${at}.vpn.pool: ${show(tier.vpn.pool)} overlaps network.cidr ${show(tier.network.cidr)}`);
     }
     site.opsNetworks.forEach((ops, index) => {
-      if (rangesOverlap(pool, cidrRange(ops))) problems.push(`${at}.vpn.pool: ${show(tier.vpn.pool)} overlaps opsNetworks[${index}] ${show(ops)}`);
+      if (rangesOverlap(pool, cidrRange(ops)))
+        problems.push(`${at}.vpn.pool: ${show(tier.vpn.pool)} overlaps opsNetworks[${index}] ${show(ops)}`);
     });
-    if (tier.controlPlane.count < 1) problems.push(`${at}.controlPlane.count: ${tier.controlPlane.count} — a cluster needs at least one server`);
+    if (tier.controlPlane.count < 1)
+      problems.push(`${at}.controlPlane.count: ${tier.controlPlane.count} — a cluster needs at least one server`);
     if (tier.controlPlane.count % 2 === 0) {
       problems.push(
         `${at}.controlPlane.count: ${tier.controlPlane.count} is even — embedded etcd with ${tier.controlPlane.count} servers tolerates no more failures than ${tier.controlPlane.count - 1}; use an odd count`,
@@ -222,7 +234,9 @@ function crossFieldProblems(site: SiteConfig): string[] {
       ["vpnGateway.vm", tier.vpnGateway.vm],
     ] as const) {
       if (size.diskGiB < templateDisk) {
-        problems.push(`${at}.${field}.diskGiB: ${size.diskGiB} is smaller than the template's disk (vsphere.template.diskGiB ${templateDisk})`);
+        problems.push(
+          `${at}.${field}.diskGiB: ${size.diskGiB} is smaller than the template's disk (vsphere.template.diskGiB ${templateDisk})`,
+        );
       }
     }
     if (tier.clickhouse.keepers % 2 === 0) {
@@ -230,16 +244,21 @@ function crossFieldProblems(site: SiteConfig): string[] {
     }
   }
   const production = site.tiers.production.clickhouse;
-  if (production.replicas < 2) problems.push(`tiers.production.clickhouse.replicas: ${production.replicas} — production needs at least 2 replicas`);
-  if (production.keepers < 3) problems.push(`tiers.production.clickhouse.keepers: ${production.keepers} — production needs at least 3 keepers`);
+  if (production.replicas < 2)
+    problems.push(`tiers.production.clickhouse.replicas: ${production.replicas} — production needs at least 2 replicas`);
+  if (production.keepers < 3)
+    problems.push(`tiers.production.clickhouse.keepers: ${production.keepers} — production needs at least 3 keepers`);
   if (rangesOverlap(cidrRange(site.tiers.production.network.cidr), cidrRange(site.tiers.staging.network.cidr))) {
-    problems.push(`tiers.staging.network.cidr: ${show(site.tiers.staging.network.cidr)} overlaps tiers.production.network.cidr ${show(site.tiers.production.network.cidr)}`);
+    problems.push(
+      `tiers.staging.network.cidr: ${show(site.tiers.staging.network.cidr)} overlaps tiers.production.network.cidr ${show(site.tiers.production.network.cidr)}`,
+    );
   }
   const seen = new Set<string>();
   site.vpn.users.forEach((user, index) => {
     if (seen.has(user.name)) problems.push(`vpn.users[${index}].name: ${show(user.name)} is listed twice`);
     seen.add(user.name);
-    if (!site.vpn.groups.includes(user.group)) problems.push(`vpn.users[${index}].group: ${show(user.group)} is not one of vpn.groups ${show(site.vpn.groups)}`);
+    if (!site.vpn.groups.includes(user.group))
+      problems.push(`vpn.users[${index}].group: ${show(user.group)} is not one of vpn.groups ${show(site.vpn.groups)}`);
   });
   return problems;
 }

@@ -42,7 +42,7 @@ export class EnvironmentNamespace extends Construct {
             "requests.memory": props.quota.memory,
             "limits.cpu": props.quota.cpu,
             "limits.memory": props.quota.memory,
-            "persistentvolumeclaims": "10",
+            persistentvolumeclaims: "10",
             "services.loadbalancers": "2",
           },
         },

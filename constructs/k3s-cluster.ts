@@ -97,7 +97,10 @@ export class K3sCluster extends Construct {
       ["etcd/server-ca.key", etcdServerCa.keyPem],
       ["service.key", serviceKey.privateKeyPem],
     ]);
-    const caFilesBase64 = Object.fromEntries(K3S_CA_FILES.map((name) => [name, Fn.base64encode(pem.get(name)!)])) as Record<K3sCaFile, string>;
+    const caFilesBase64 = Object.fromEntries(K3S_CA_FILES.map((name) => [name, Fn.base64encode(pem.get(name)!)])) as Record<
+      K3sCaFile,
+      string
+    >;
 
     const secret = (name: string) => new Password(this, name, { length: 48, special: false });
     const serverSecret = secret("server-secret");
@@ -114,32 +117,38 @@ export class K3sCluster extends Construct {
     // One local per node: another stack then references one value per node, not every PEM.
     const asLocal = (node: K3sNode, document: string) => new TerraformLocal(this, `user_data_${node.name}`, document).asString;
     this.serverUserData = props.servers.map((server, index) =>
-      asLocal(server, renderK3sUserData({
-        ...common,
-        role: "server",
-        bootstrap: index === 0 ? "cluster-init" : "join",
-        ...(index === 0 ? {} : { serverUrl: firstServerUrl }),
-        nodeName: server.name,
-        nodeIp: server.address,
-        nodeLabels: ["streamstats.io/role=server"],
-        nodeTaints: taintServers ? ["node-role.kubernetes.io/control-plane=true:NoSchedule"] : [],
-        tlsSans,
-        caFilesBase64,
-        serverSecretBase64: Fn.base64encode(serverSecret.result),
-        agentSecretBase64: Fn.base64encode(agentSecret.result),
-      })),
+      asLocal(
+        server,
+        renderK3sUserData({
+          ...common,
+          role: "server",
+          bootstrap: index === 0 ? "cluster-init" : "join",
+          ...(index === 0 ? {} : { serverUrl: firstServerUrl }),
+          nodeName: server.name,
+          nodeIp: server.address,
+          nodeLabels: ["streamstats.io/role=server"],
+          nodeTaints: taintServers ? ["node-role.kubernetes.io/control-plane=true:NoSchedule"] : [],
+          tlsSans,
+          caFilesBase64,
+          serverSecretBase64: Fn.base64encode(serverSecret.result),
+          agentSecretBase64: Fn.base64encode(agentSecret.result),
+        }),
+      ),
     );
     this.agentUserData = props.agents.map((agent) =>
-      asLocal(agent, renderK3sUserData({
-        ...common,
-        role: "agent",
-        serverUrl: this.apiEndpoint,
-        nodeName: agent.name,
-        nodeIp: agent.address,
-        nodeLabels: ["streamstats.io/role=agent"],
-        nodeTaints: [],
-        agentSecretBase64: Fn.base64encode(agentSecret.result),
-      })),
+      asLocal(
+        agent,
+        renderK3sUserData({
+          ...common,
+          role: "agent",
+          serverUrl: this.apiEndpoint,
+          nodeName: agent.name,
+          nodeIp: agent.address,
+          nodeLabels: ["streamstats.io/role=agent"],
+          nodeTaints: [],
+          agentSecretBase64: Fn.base64encode(agentSecret.result),
+        }),
+      ),
     );
 
     const admin = new TlsIssuedCertificate(this, "admin", {

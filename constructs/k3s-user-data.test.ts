@@ -1,10 +1,20 @@
 import { parse } from "yaml";
 import { embeddedScripts, writtenFiles } from "../test-support/cloud-config";
 import { cloudInitSchema, describeWithTool, requireTool, shellcheck } from "../test-support/tools";
-import { assertNoTemplateSyntax, K3S_CA_FILES, K3S_TLS_DIR, k3sBootstrapScript, renderK3sUserData, type K3sUserDataProps } from "./k3s-user-data";
+import {
+  assertNoTemplateSyntax,
+  K3S_CA_FILES,
+  K3S_TLS_DIR,
+  k3sBootstrapScript,
+  renderK3sUserData,
+  type K3sUserDataProps,
+} from "./k3s-user-data";
 
 const b64 = (text: string) => Buffer.from(text).toString("base64");
-const caFilesBase64 = Object.fromEntries(K3S_CA_FILES.map((name) => [name, b64(`pem of ${name}`)])) as Record<(typeof K3S_CA_FILES)[number], string>;
+const caFilesBase64 = Object.fromEntries(K3S_CA_FILES.map((name) => [name, b64(`pem of ${name}`)])) as Record<
+  (typeof K3S_CA_FILES)[number],
+  string
+>;
 const common = {
   nodeName: "prod-server-1",
   nodeIp: "10.20.0.10",
@@ -15,7 +25,15 @@ const common = {
   clusterCaCertBase64: b64("ca cert"),
 };
 const documents: Record<string, K3sUserDataProps> = {
-  "first server": { ...common, role: "server", bootstrap: "cluster-init", tlsSans: ["10.20.0.10"], caFilesBase64, serverSecretBase64: b64("s"), agentSecretBase64: b64("a") },
+  "first server": {
+    ...common,
+    role: "server",
+    bootstrap: "cluster-init",
+    tlsSans: ["10.20.0.10"],
+    caFilesBase64,
+    serverSecretBase64: b64("s"),
+    agentSecretBase64: b64("a"),
+  },
   "joining server": {
     ...common,
     role: "server",
@@ -40,19 +58,26 @@ describe("renderK3sUserData", () => {
 
   it("keeps private keys and secrets at 0600", () => {
     for (const file of writtenFiles(renderK3sUserData(documents["first server"]))) {
-      if (file.path.endsWith(".key") || file.path.endsWith("-secret") || file.path.endsWith("config.yaml")) expect([file.path, file.permissions]).toEqual([file.path, "0600"]);
+      if (file.path.endsWith(".key") || file.path.endsWith("-secret") || file.path.endsWith("config.yaml"))
+        expect([file.path, file.permissions]).toEqual([file.path, "0600"]);
     }
   });
 
   it("configures k3s for MetalLB, encrypted secrets, reserved resources and the right bootstrap", () => {
     const config = (doc: K3sUserDataProps) =>
-      parse(writtenFiles(renderK3sUserData(doc)).find((file) => file.path === "/etc/rancher/k3s/config.yaml")!.content) as Record<string, unknown>;
+      parse(writtenFiles(renderK3sUserData(doc)).find((file) => file.path === "/etc/rancher/k3s/config.yaml")!.content) as Record<
+        string,
+        unknown
+      >;
     const first = config(documents["first server"]);
     expect(first).toMatchObject({ "cluster-init": true, disable: ["servicelb"], "secrets-encryption": true, "tls-san": ["10.20.0.10"] });
     expect(first.server).toBeUndefined();
     expect(config(documents["joining server"])).toMatchObject({ server: "https://10.20.0.10:6443" });
     expect(config(documents["joining server"])["cluster-init"]).toBeUndefined();
-    expect(config(documents.agent)).toMatchObject({ server: "https://10.20.0.10:6443", "kubelet-arg": ["config=/etc/rancher/k3s/kubelet.config"] });
+    expect(config(documents.agent)).toMatchObject({
+      server: "https://10.20.0.10:6443",
+      "kubelet-arg": ["config=/etc/rancher/k3s/kubelet.config"],
+    });
   });
 
   it("builds a secure join token from the CA fingerprint, with node credentials for agents", () => {
@@ -61,7 +86,9 @@ describe("renderK3sUserData", () => {
   });
 
   it("rejects a joining server without a URL", () => {
-    expect(() => renderK3sUserData({ ...documents["joining server"], serverUrl: undefined } as K3sUserDataProps)).toThrow(/joining server needs serverUrl/);
+    expect(() => renderK3sUserData({ ...documents["joining server"], serverUrl: undefined } as K3sUserDataProps)).toThrow(
+      /joining server needs serverUrl/,
+    );
   });
 
   it("rejects literal Terraform template syntax but allows cdktf tokens", () => {

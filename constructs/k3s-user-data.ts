@@ -123,7 +123,13 @@ interface WriteFile {
 }
 
 /** base64 content: Terraform-generated PEMs and secrets stay one line in the YAML. */
-const encodedFile = (path: string, base64: string, permissions = "0600"): WriteFile => ({ path, permissions, owner: "root:root", encoding: "b64", content: base64 });
+const encodedFile = (path: string, base64: string, permissions = "0600"): WriteFile => ({
+  path,
+  permissions,
+  owner: "root:root",
+  encoding: "b64",
+  content: base64,
+});
 const plainFile = (path: string, content: string, permissions = "0644"): WriteFile => ({ path, permissions, owner: "root:root", content });
 
 /** cloud-config for one k3s node; only servers receive CA keys and the server secret. */
@@ -172,7 +178,9 @@ export function assertNoTemplateSyntax(where: string, text: string): string {
   const match = /\$\{|%\{/.exec(literal);
   if (match) {
     const context = literal.slice(Math.max(0, match.index - 30), match.index + 30);
-    throw new Error(`${where}: user-data contains Terraform template syntax "${match[0]}" near ${JSON.stringify(context)}; escape it the Terraform way ($$ or %% before the brace)`);
+    throw new Error(
+      `${where}: user-data contains Terraform template syntax "${match[0]}" near ${JSON.stringify(context)}; escape it the Terraform way ($$ or %% before the brace)`,
+    );
   }
   return text;
 }

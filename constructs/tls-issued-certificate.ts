@@ -36,7 +36,9 @@ export class TlsIssuedCertificate extends Construct {
     }
     const earlyRenewalHours = props.earlyRenewalHours ?? Math.floor(props.validityHours / 10);
     if (earlyRenewalHours >= props.validityHours) {
-      throw new Error(`TlsIssuedCertificate ${id}: earlyRenewalHours ${earlyRenewalHours} must be less than validityHours ${props.validityHours}`);
+      throw new Error(
+        `TlsIssuedCertificate ${id}: earlyRenewalHours ${earlyRenewalHours} must be less than validityHours ${props.validityHours}`,
+      );
     }
     this.key = privateKeyFor(this, "key", props.algorithm ?? props.ca.algorithm);
     const request = new CertRequest(this, "request", {

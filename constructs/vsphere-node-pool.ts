@@ -1,6 +1,6 @@
 import { ComputeClusterVmAntiAffinityRule } from "@cdktf/provider-vsphere/lib/compute-cluster-vm-anti-affinity-rule";
 import { Construct } from "constructs";
-import type { ExposedPort } from "../lib/plan-summary/summary";
+import type { ExposedPort } from "../lib/exposed-port";
 import type { VsphereSite } from "./vsphere-site";
 import { VsphereVm, type VmSize } from "./vsphere-vm";
 
@@ -42,7 +42,8 @@ export class VsphereNodePool extends Construct {
     if (props.userData.length !== count) {
       throw new Error(`VsphereNodePool ${id}: userData has ${props.userData.length} entries for ${count} names`);
     }
-    if (new Set(props.addresses).size !== count) throw new Error(`VsphereNodePool ${id}: addresses are not distinct: ${props.addresses.join(", ")}`);
+    if (new Set(props.addresses).size !== count)
+      throw new Error(`VsphereNodePool ${id}: addresses are not distinct: ${props.addresses.join(", ")}`);
     if (new Set(props.names).size !== count) throw new Error(`VsphereNodePool ${id}: names are not distinct: ${props.names.join(", ")}`);
     if (props.antiAffinity && count < 2) throw new Error(`VsphereNodePool ${id}: antiAffinity needs at least 2 nodes (has ${count})`);
 
@@ -54,7 +55,9 @@ export class VsphereNodePool extends Construct {
           role: props.role,
           size: props.size,
           templateDiskGiB: props.templateDiskGiB,
-          nics: [{ network: props.network ?? "platform", address: `${props.addresses[index]}/${props.prefixLength}`, gateway: props.gateway }],
+          nics: [
+            { network: props.network ?? "platform", address: `${props.addresses[index]}/${props.prefixLength}`, gateway: props.gateway },
+          ],
           dnsServers: props.dnsServers,
           searchDomains: props.searchDomains,
           userData: props.userData[index],
@@ -70,7 +73,10 @@ export class VsphereNodePool extends Construct {
         mandatory: false,
       });
       // The provider's docs: recreate the rule when a member VM is replaced, or it keeps stale ids.
-      rule.addOverride("lifecycle.replace_triggered_by", this.nodes.map((node) => `${node.vm.terraformResourceType}.${node.vm.friendlyUniqueId}`));
+      rule.addOverride(
+        "lifecycle.replace_triggered_by",
+        this.nodes.map((node) => `${node.vm.terraformResourceType}.${node.vm.friendlyUniqueId}`),
+      );
       this.antiAffinityRule = rule;
     }
   }

@@ -44,7 +44,16 @@ export class VsphereSite extends Construct {
 
   constructor(scope: Construct, id: string, props: VsphereSiteProps) {
     super(scope, id);
-    for (const field of ["server", "datacenter", "computeCluster", "datastore", "parentFolder", "environment", "owner", "templateName"] as const) {
+    for (const field of [
+      "server",
+      "datacenter",
+      "computeCluster",
+      "datastore",
+      "parentFolder",
+      "environment",
+      "owner",
+      "templateName",
+    ] as const) {
       if (!props[field]) throw new Error(`VsphereSite ${id}: ${field} is empty`);
     }
     if (Object.keys(props.networks).length === 0) throw new Error(`VsphereSite ${id}: networks is empty`);

@@ -5,7 +5,7 @@ import { gzipSync } from "node:zlib";
 import { stringify } from "yaml";
 import { isDnsLabel } from "../lib/names";
 import { isIpv4 } from "../lib/ipv4";
-import type { ExposedPort } from "../lib/plan-summary/summary";
+import type { ExposedPort } from "../lib/exposed-port";
 import type { VsphereSite } from "./vsphere-site";
 
 export interface VmSize {
@@ -86,13 +86,15 @@ export class VsphereVm extends Construct {
       throw new Error(`${where}: size.diskGiB ${props.size.diskGiB} is smaller than the template's disk (${props.templateDiskGiB} GiB)`);
     }
     if (props.nics.length === 0) throw new Error(`${where}: nics is empty`);
-    if (props.nics.length > DEFAULT_INTERFACE_NAMES.length) throw new Error(`${where}: nics has ${props.nics.length} entries; at most ${DEFAULT_INTERFACE_NAMES.length}`);
+    if (props.nics.length > DEFAULT_INTERFACE_NAMES.length)
+      throw new Error(`${where}: nics has ${props.nics.length} entries; at most ${DEFAULT_INTERFACE_NAMES.length}`);
     props.nics.forEach((nic, index) => {
       const [address, prefix] = nic.address.split("/");
       if (!isIpv4(address) || !/^\d+$/.test(prefix ?? "") || Number(prefix) > 32) {
         throw new Error(`${where}: nics[${index}].address "${nic.address}" is not an IPv4 address with prefix`);
       }
-      if (nic.gateway !== undefined && !isIpv4(nic.gateway)) throw new Error(`${where}: nics[${index}].gateway "${nic.gateway}" is not an IPv4 address`);
+      if (nic.gateway !== undefined && !isIpv4(nic.gateway))
+        throw new Error(`${where}: nics[${index}].gateway "${nic.gateway}" is not an IPv4 address`);
     });
     const gateways = props.nics.filter((nic) => nic.gateway !== undefined).length;
     if (gateways !== 1) throw new Error(`${where}: exactly one of nics must carry the default gateway (found ${gateways})`);
@@ -149,6 +151,10 @@ export class VsphereVm extends Construct {
       },
     });
     // Terraform ignores `//` keys; the plan summary reads them.
-    if (props.exposes?.length) this.vm.addOverride("//.exposes", props.exposes.map((port) => ({ ...port })));
+    if (props.exposes?.length)
+      this.vm.addOverride(
+        "//.exposes",
+        props.exposes.map((port) => ({ ...port })),
+      );
   }
 }

@@ -21,7 +21,9 @@ export function isIpv4Cidr(text: string): boolean {
 }
 
 export function ipv4ToInt(text: string): number {
-  return ipaddr.IPv4.parse(text).toByteArray().reduce((acc, octet) => acc * 256 + octet, 0);
+  return ipaddr.IPv4.parse(text)
+    .toByteArray()
+    .reduce((acc, octet) => acc * 256 + octet, 0);
 }
 
 export function intToIpv4(value: number): string {

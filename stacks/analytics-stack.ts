@@ -23,8 +23,10 @@ export class AnalyticsStack extends TerraformStack {
     super(scope, id);
     const { environment, site } = props;
     useStateBackend(this, site.backend);
-    if (environment.ownsCluster && !props.clusterAccess) throw new Error(`AnalyticsStack ${id}: clusterAccess is required for the ${environment.tier} tier`);
-    if (!environment.ownsCluster && props.clusterAccess) throw new Error(`AnalyticsStack ${id}: a preview deploys into the staging cluster; do not pass clusterAccess`);
+    if (environment.ownsCluster && !props.clusterAccess)
+      throw new Error(`AnalyticsStack ${id}: clusterAccess is required for the ${environment.tier} tier`);
+    if (!environment.ownsCluster && props.clusterAccess)
+      throw new Error(`AnalyticsStack ${id}: a preview deploys into the staging cluster; do not pass clusterAccess`);
 
     new ClusterProviders(this, "cluster", { access: props.clusterAccess ?? this.stagingClusterAccess(site) });
     this.namespace = new EnvironmentNamespace(this, "namespace", {

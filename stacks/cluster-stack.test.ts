@@ -16,11 +16,20 @@ function userDataByNode(branch: string): Map<string, string> {
 }
 
 const tiers = { production: userDataByNode("main"), staging: userDataByNode("staging") };
-const everyDocument = Object.entries(tiers).flatMap(([tier, documents]) => [...documents].map(([node, text]) => [tier, node, text] as const));
+const everyDocument = Object.entries(tiers).flatMap(([tier, documents]) =>
+  [...documents].map(([node, text]) => [tier, node, text] as const),
+);
 
 describe("cluster stack user-data", () => {
   it("renders one document per planned node", () => {
-    expect([...tiers.production.keys()].sort()).toEqual(["main-agent-1", "main-agent-2", "main-agent-3", "main-server-1", "main-server-2", "main-server-3"]);
+    expect([...tiers.production.keys()].sort()).toEqual([
+      "main-agent-1",
+      "main-agent-2",
+      "main-agent-3",
+      "main-server-1",
+      "main-server-2",
+      "main-server-3",
+    ]);
     expect([...tiers.staging.keys()].sort()).toEqual(["staging-agent-1", "staging-agent-2", "staging-server-1"]);
   });
 
@@ -36,7 +45,8 @@ describe("cluster stack user-data", () => {
   });
 
   it("bootstraps etcd on the first server only and joins the others to it", () => {
-    const config = (node: string) => writtenFiles(withSampleValues(tiers.production.get(node)!)).find((file) => file.path === "/etc/rancher/k3s/config.yaml")!.content;
+    const config = (node: string) =>
+      writtenFiles(withSampleValues(tiers.production.get(node)!)).find((file) => file.path === "/etc/rancher/k3s/config.yaml")!.content;
     expect(config("main-server-1")).toMatch(/^cluster-init: true$/m);
     for (const node of ["main-server-2", "main-server-3"]) {
       expect(config(node)).toMatch(/^server: https:\/\/10\.20\.0\.10:6443$/m);

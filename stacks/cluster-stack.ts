@@ -39,7 +39,9 @@ export class ClusterStack extends TerraformStack {
     const output = (name: string, value: string, description: string, sensitive = false) =>
       new TerraformOutput(this, name, { value, description, sensitive }).overrideLogicalId(name);
     output("api_endpoint", this.cluster.apiEndpoint, "Kubernetes API endpoint");
-    new TerraformOutput(this, "server_addresses", { value: plan.servers.map((node) => node.address) }).overrideLogicalId("server_addresses");
+    new TerraformOutput(this, "server_addresses", { value: plan.servers.map((node) => node.address) }).overrideLogicalId(
+      "server_addresses",
+    );
     new TerraformOutput(this, "agent_addresses", { value: plan.agents.map((node) => node.address) }).overrideLogicalId("agent_addresses");
     output("kubeconfig", this.cluster.kubeconfig, "Admin kubeconfig (client cert with system:masters)", true);
     output(

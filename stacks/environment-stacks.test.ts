@@ -32,7 +32,9 @@ function backendLocations(result: SynthResult): string[] {
 }
 
 function namespaces(result: SynthResult): string[] {
-  return [...result.stacks.values()].flatMap((stack) => resourcesOfType(stack, "kubernetes_namespace_v1").map(([, body]) => (body.metadata as { name: string }).name));
+  return [...result.stacks.values()].flatMap((stack) =>
+    resourcesOfType(stack, "kubernetes_namespace_v1").map(([, body]) => (body.metadata as { name: string }).name),
+  );
 }
 
 function expectDisjoint(a: string[], b: string[]): void {
@@ -49,7 +51,8 @@ describe.each([
   const b = synthBranch(second);
 
   it("have disjoint stack ids", () => expectDisjoint([...a.stacks.keys()], [...b.stacks.keys()]));
-  it("have disjoint resource names", () => expectDisjoint([...a.stacks.values()].flatMap(namesIn), [...b.stacks.values()].flatMap(namesIn)));
+  it("have disjoint resource names", () =>
+    expectDisjoint([...a.stacks.values()].flatMap(namesIn), [...b.stacks.values()].flatMap(namesIn)));
   it("have disjoint namespaces", () => expectDisjoint(namespaces(a), namespaces(b)));
   it("have disjoint backend keys", () => expectDisjoint(backendLocations(a), backendLocations(b)));
   it("synthesize the same ids again (destroy needs the same synth)", () => {
@@ -82,12 +85,15 @@ describe("stacks per tier", () => {
     });
     // The names the preview reads must be outputs the staging cluster stack really has.
     const stagingOutputs = Object.keys(synthBranch("staging").stacks.get("cluster-staging")!.output ?? {});
-    expect(stagingOutputs).toEqual(expect.arrayContaining(["cluster_host", "cluster_ca_certificate", "cluster_client_certificate", "cluster_client_key"]));
+    expect(stagingOutputs).toEqual(
+      expect.arrayContaining(["cluster_host", "cluster_ca_certificate", "cluster_client_certificate", "cluster_client_key"]),
+    );
     expect(resourcesOfType(analytics, "kubernetes_resource_quota_v1")).toHaveLength(1);
   });
 
   it("writes relative local state paths, so synth output is the same on every machine", () => {
-    for (const location of backendLocations(synthBranch("main"))) expect(location).toMatch(/^\{"local":\{"path":"\.\.\/\.\.\/\.\.\/terraform-state\/[a-z0-9-]+\.tfstate"\}\}$/);
+    for (const location of backendLocations(synthBranch("main")))
+      expect(location).toMatch(/^\{"local":\{"path":"\.\.\/\.\.\/\.\.\/terraform-state\/[a-z0-9-]+\.tfstate"\}\}$/);
   });
 });
 
@@ -116,7 +122,16 @@ describe("secrets never appear in synthesized files", () => {
 
   it.each([
     ["local", { type: "local", directory: "terraform-state" }],
-    ["s3 (MinIO)", { type: "s3", bucket: "tf-state", region: "us-east-1", endpoint: "https://minio.streamstats.internal:9000", keyPrefix: "streamstats" }],
+    [
+      "s3 (MinIO)",
+      {
+        type: "s3",
+        bucket: "tf-state",
+        region: "us-east-1",
+        endpoint: "https://minio.streamstats.internal:9000",
+        keyPrefix: "streamstats",
+      },
+    ],
     ["pg", { type: "pg", schemaPrefix: "streamstats" }],
   ] as const)("with the %s backend, for every tier", (_name, backend) => {
     const input = { ...siteInput(), backend };
@@ -125,7 +140,8 @@ describe("secrets never appear in synthesized files", () => {
       const files = filesBelow(result.outdir);
       expect(files.length).toBeGreaterThan(result.stacks.size); // the manifest plus each stack's JSON
       for (const file of files) {
-        for (const secret of Object.values(sentinels)) expect({ file: file.path, leaked: file.text.includes(secret) }).toEqual({ file: file.path, leaked: false });
+        for (const secret of Object.values(sentinels))
+          expect({ file: file.path, leaked: file.text.includes(secret) }).toEqual({ file: file.path, leaked: false });
         // Key material is generated at apply time; a PEM in synth output would be a committed secret.
         expect({ file: file.path, pem: /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(file.text) }).toEqual({ file: file.path, pem: false });
       }
@@ -143,9 +159,16 @@ describe("secrets never appear in synthesized files", () => {
 
   it("keeps pg and S3 credentials out of the backend block", () => {
     const pg = synthBranch("main", { ...siteInput(), backend: { type: "pg", schemaPrefix: "streamstats" } });
-    expect((pg.stacks.get("cluster-main")!.terraform as { backend: unknown }).backend).toEqual({ pg: { schema_name: "streamstats_cluster_main" } });
-    const s3 = synthBranch("main", { ...siteInput(), backend: { type: "s3", bucket: "tf-state", region: "us-east-1", keyPrefix: "streamstats" } });
-    expect((s3.stacks.get("cluster-main")!.terraform as { backend: unknown }).backend).toEqual({ s3: { bucket: "tf-state", key: "streamstats/cluster-main.tfstate", region: "us-east-1" } });
+    expect((pg.stacks.get("cluster-main")!.terraform as { backend: unknown }).backend).toEqual({
+      pg: { schema_name: "streamstats_cluster_main" },
+    });
+    const s3 = synthBranch("main", {
+      ...siteInput(),
+      backend: { type: "s3", bucket: "tf-state", region: "us-east-1", keyPrefix: "streamstats" },
+    });
+    expect((s3.stacks.get("cluster-main")!.terraform as { backend: unknown }).backend).toEqual({
+      s3: { bucket: "tf-state", key: "streamstats/cluster-main.tfstate", region: "us-east-1" },
+    });
   });
 });
 
@@ -159,11 +182,16 @@ describe("cross-stack wiring on a full app synth", () => {
     const kubernetes = providers.kubernetes[0] as Record<string, string>;
     const helm = (providers.helm[0] as { kubernetes: Record<string, string> }).kubernetes;
     const remote = (analytics.data as Record<string, Record<string, { backend: string; config: { path: string } }>>).terraform_remote_state;
-    expect(remote["cross-stack-reference-input-cluster-main"]).toMatchObject({ backend: "local", config: { path: "../../../terraform-state/cluster-main.tfstate" } });
+    expect(remote["cross-stack-reference-input-cluster-main"]).toMatchObject({
+      backend: "local",
+      config: { path: "../../../terraform-state/cluster-main.tfstate" },
+    });
     const outputs = cluster.output as Record<string, { sensitive?: boolean; value: string }>;
     for (const field of ["cluster_ca_certificate", "client_certificate", "client_key"]) {
       for (const config of [kubernetes, helm]) {
-        const match = /^\$\{data\.terraform_remote_state\.cross-stack-reference-input-cluster-main\.outputs\.([^}]+)\}$/.exec(config[field]);
+        const match = /^\$\{data\.terraform_remote_state\.cross-stack-reference-input-cluster-main\.outputs\.([^}]+)\}$/.exec(
+          config[field],
+        );
         expect({ field, wired: Boolean(match) }).toEqual({ field, wired: true });
         const output = outputs[match![1]];
         expect(output.sensitive).toBe(true);

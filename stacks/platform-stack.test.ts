@@ -32,7 +32,12 @@ describe("production platform", () => {
   });
 
   it("sizes VMs per tier and clones from the template with matching disks", () => {
-    for (const vm of servers) expect(vm.body).toMatchObject({ num_cpus: tier.controlPlane.vm.cpus, memory: tier.controlPlane.vm.memoryMiB, enable_disk_uuid: true });
+    for (const vm of servers)
+      expect(vm.body).toMatchObject({
+        num_cpus: tier.controlPlane.vm.cpus,
+        memory: tier.controlPlane.vm.memoryMiB,
+        enable_disk_uuid: true,
+      });
     for (const vm of agents) expect(vm.body).toMatchObject({ num_cpus: tier.workers.vm.cpus, memory: tier.workers.vm.memoryMiB });
     for (const vm of vms) {
       expect(vm.body.clone).toEqual({ template_uuid: "${data.vsphere_virtual_machine.vsphere_template_650F27DF.id}" });

@@ -4,7 +4,7 @@ import { planNodes } from "../config/node-plan";
 import type { ClusterTierConfig, SiteConfig } from "../config/schema";
 import { K3S_API_PORT } from "../constructs/k3s-cluster";
 import { VsphereNodePool } from "../constructs/vsphere-node-pool";
-import type { ExposedPort } from "../lib/plan-summary/summary";
+import type { ExposedPort } from "../lib/exposed-port";
 import { VsphereSite } from "../constructs/vsphere-site";
 import { useStateBackend } from "../lib/backend";
 import type { Environment } from "../lib/environment";
@@ -65,9 +65,14 @@ export class PlatformStack extends TerraformStack {
         exposes,
       });
     // Production spreads etcd members over ESXi hosts; a single host failure then costs one vote.
-    this.servers = pool("server", plan.servers, tier.controlPlane.vm, props.serverUserData, environment.tier === "production" && plan.servers.length > 1, [
-      { port: K3S_API_PORT, protocol: "tcp", description: "Kubernetes API" },
-    ]);
+    this.servers = pool(
+      "server",
+      plan.servers,
+      tier.controlPlane.vm,
+      props.serverUserData,
+      environment.tier === "production" && plan.servers.length > 1,
+      [{ port: K3S_API_PORT, protocol: "tcp", description: "Kubernetes API" }],
+    );
     if (plan.agents.length > 0) this.agents = pool("agent", plan.agents, tier.workers.vm, props.agentUserData, false, []);
 
     new TerraformOutput(this, "node_addresses", {

@@ -13,7 +13,8 @@ const program = new Command()
   .action((options: { out: string; against?: string; write?: string }) => {
     const current = readSynthOutput(options.out);
     let markdown = renderSummary(current);
-    if (options.against) markdown += "\n" + renderDiff(diffSynthOutputs(readSynthOutput(options.against), current), `\`${options.against}\``);
+    if (options.against)
+      markdown += "\n" + renderDiff(diffSynthOutputs(readSynthOutput(options.against), current), `\`${options.against}\``);
     if (options.write) writeFileSync(options.write, markdown);
     else process.stdout.write(markdown);
   });

@@ -1,14 +1,8 @@
 import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
+import type { ExposedPort } from "../exposed-port";
 import type { SynthDiff } from "./diff";
 import { addressesOf, type StackJson, type SynthOutput } from "./synth-output";
-
-/** A port a resource opens to clients, declared by our constructs in the resource's `//` block. */
-export interface ExposedPort {
-  readonly port: number;
-  readonly protocol: "tcp" | "udp";
-  readonly description: string;
-}
 
 const SENSITIVE = "(sensitive)";
 
@@ -39,7 +33,8 @@ export function vmAddresses(body: Record<string, unknown>): string {
   const metadata = extra["guestinfo.metadata"];
   if (typeof metadata !== "string" || isExpression(metadata)) return "(known after apply)";
   try {
-    const text = extra["guestinfo.metadata.encoding"] === "gzip+base64" ? gunzipSync(Buffer.from(metadata, "base64")).toString("utf8") : metadata;
+    const text =
+      extra["guestinfo.metadata.encoding"] === "gzip+base64" ? gunzipSync(Buffer.from(metadata, "base64")).toString("utf8") : metadata;
     const document = parse(text) as { network?: { ethernets?: Record<string, { addresses?: string[] }> } };
     return Object.values(document.network?.ethernets ?? {})
       .flatMap((nic) => nic.addresses ?? [])
@@ -61,7 +56,10 @@ function exposedPorts(stack: StackJson): string[][] {
   }
   for (const type of ["kubernetes_service_v1", "kubernetes_service"]) {
     for (const [name, body] of resourcesOfType(stack, type)) {
-      const spec = ((body.spec as unknown[]) ?? [])[0] as { type?: string; port?: Array<{ port: number; protocol?: string }> } | undefined;
+      // cdktf writes single nested blocks as objects; hand-written JSON may use a list.
+      const spec = (Array.isArray(body.spec) ? body.spec[0] : body.spec) as
+        | { type?: string; port?: Array<{ port: number; protocol?: string }> }
+        | undefined;
       for (const port of spec?.port ?? []) {
         rows.push([`${type}.${name}`, `${port.port}/${(port.protocol ?? "TCP").toLowerCase()}`, spec?.type ?? "ClusterIP"]);
       }
@@ -76,7 +74,12 @@ function stackSection(stackId: string, stack: StackJson): string {
   for (const [type, byName] of Object.entries(stack.resource ?? {})) counts.set(type, Object.keys(byName).length);
   const total = [...counts.values()].reduce((sum, count) => sum + count, 0);
   parts.push(`**${total} resources**\n`);
-  parts.push(table(["resource type", "count"], [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([type, count]) => [type, String(count)])));
+  parts.push(
+    table(
+      ["resource type", "count"],
+      [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([type, count]) => [type, String(count)]),
+    ),
+  );
 
   const vms = resourcesOfType(stack, "vsphere_virtual_machine");
   if (vms.length > 0) {
@@ -86,7 +89,13 @@ function stackSection(stackId: string, stack: StackJson): string {
         ["name", "CPU", "memory (MiB)", "disk (GiB)", "IP"],
         vms.map(([, body]) => {
           const disks = (body.disk as Array<{ size?: number }>) ?? [];
-          return [show(body.name), show(body.num_cpus), show(body.memory), disks.map((disk) => show(disk.size)).join(" + "), vmAddresses(body)];
+          return [
+            show(body.name),
+            show(body.num_cpus),
+            show(body.memory),
+            disks.map((disk) => show(disk.size)).join(" + "),
+            vmAddresses(body),
+          ];
         }),
       ),
     );
@@ -98,7 +107,13 @@ function stackSection(stackId: string, stack: StackJson): string {
     parts.push(
       table(
         ["release", "chart", "version", "namespace", "repository"],
-        releases.map(([, body]) => [show(body.name), show(body.chart), show(body.version) || "(local chart)", show(body.namespace), show(body.repository) || "(local)"]),
+        releases.map(([, body]) => [
+          show(body.name),
+          show(body.chart),
+          show(body.version) || "(local chart)",
+          show(body.namespace),
+          show(body.repository) || "(local)",
+        ]),
       ),
     );
   }
@@ -117,7 +132,8 @@ function stackSection(stackId: string, stack: StackJson): string {
     if (output.sensitive) secrets.push([`output.${name}`, SENSITIVE]);
   }
   for (const [name, body] of releases) {
-    for (const entry of (body.set_sensitive as Array<{ name: string }>) ?? []) secrets.push([`helm_release.${name} ${entry.name}`, SENSITIVE]);
+    for (const entry of (body.set_sensitive as Array<{ name: string }>) ?? [])
+      secrets.push([`helm_release.${name} ${entry.name}`, SENSITIVE]);
   }
   if (secrets.length > 0) {
     parts.push("### Secrets\n");
@@ -143,6 +159,8 @@ export function renderDiff(diff: SynthDiff, againstLabel: string): string {
     "## Removed\n",
     list(diff.removed),
     "## Changed\n",
-    diff.changed.length === 0 ? "_none_\n" : diff.changed.map((change) => `- \`${change.address}\`: ${change.paths.map((path) => `\`${path}\``).join(", ")}`).join("\n") + "\n",
+    diff.changed.length === 0
+      ? "_none_\n"
+      : diff.changed.map((change) => `- \`${change.address}\`: ${change.paths.map((path) => `\`${path}\``).join(", ")}`).join("\n") + "\n",
   ].join("\n");
 }
