@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { HELM_RELEASE_NAME_MAX, isDnsLabel, KUBERNETES_NAME_MAX } from "./names";
 import { Environment, resolveEnvironment } from "./environment";
 
@@ -82,8 +83,15 @@ describe("resolveEnvironment", () => {
   });
 
   it("reads the real git checkout when nothing else is set", () => {
-    // This repository is a git checkout; its branch (whatever it is) must resolve.
-    const environment = resolveEnvironment({ env: {} });
+    // This repository is a git checkout; CI may clone it on a branch or at a detached HEAD.
+    const head = execFileSync("git", ["rev-parse", "--abbrev-ref", "HEAD"], { encoding: "utf8" }).trim();
+    if (head === "HEAD") {
+      expect(() => resolveEnvironment({ env: {} })).toThrow(/detached HEAD/);
+    } else {
+      const environment = resolveEnvironment({ env: {} });
+      expect([environment.branch, environment.source]).toEqual([head, "git rev-parse --abbrev-ref HEAD"]);
+    }
+  });
     expect(environment.source).toBe("git rev-parse --abbrev-ref HEAD");
     expect(isDnsLabel(environment.slug)).toBe(true);
   });
