@@ -1,7 +1,7 @@
 import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
 import { addressesFrom } from "../lib/ipv4";
-import { resourcesOfType, synthBranch } from "../test-support/synth";
+import { resourcesOfType, siteInput, synthBranch } from "../test-support/synth";
 
 function vmsOf(branch: string) {
   const result = synthBranch(branch);
@@ -71,5 +71,25 @@ describe("staging platform", () => {
     const { platform, vms } = vmsOf("staging");
     expect(resourcesOfType(platform, "vsphere_compute_cluster_vm_anti_affinity_rule")).toEqual([]);
     for (const vm of vms) expect(vm.address).toMatch(/^10\.21\.0\./);
+  });
+});
+
+describe("single-node development size", () => {
+  it("builds one untainted server and no agents", () => {
+    const input = siteInput();
+    const staging = input.tiers.staging;
+    const site = {
+      ...input,
+      tiers: {
+        ...input.tiers,
+        staging: { ...staging, controlPlane: { ...staging.controlPlane, count: 1 }, workers: { ...staging.workers, count: 0 } },
+      },
+    };
+    const result = synthBranch("staging", site);
+    const vms = resourcesOfType(result.stacks.get("platform-staging"), "vsphere_virtual_machine");
+    expect(vms.map(([, body]) => body.name)).toEqual(["staging-server-1"]);
+    const userData = Object.values((result.stacks.get("cluster-staging")!.locals ?? {}) as Record<string, string>);
+    expect(userData).toHaveLength(1);
+    expect(userData[0]).toContain("node-taint: []");
   });
 });
