@@ -1,0 +1,126 @@
+import type { FastifyInstance } from "fastify";
+import pino, { type Logger } from "pino";
+import type { CollectorConfig } from "./config";
+import { createHttpServer } from "./http/server";
+import { createMetrics, type CollectorMetrics } from "./metrics";
+import { Batcher } from "./pipeline/batcher";
+import { DedupeWindow } from "./pipeline/dedupe-window";
+import { IngestPipeline } from "./pipeline/ingest";
+import { IngestStats } from "./pipeline/ingest-stats";
+import { UdpSource } from "./source/udp-source";
+import { DuckDbStore } from "./store/duckdb-store";
+import type { Store } from "./store/store";
+
+const LOSS_REFRESH_MS = 10_000;
+
+/**
+ * The collector's topology, wired once: UDP source → decode/validate → dedupe → batcher →
+ * store, with insights and metrics over HTTP. Data flows one way; the store is swappable.
+ */
+export class Collector {
+  readonly stats = new IngestStats();
+  readonly source: UdpSource;
+  readonly http: FastifyInstance;
+  readonly metrics: CollectorMetrics;
+  private readonly batcher: Batcher;
+  private readonly dedupe: DedupeWindow;
+  private ready = false;
+  private lossTimer?: NodeJS.Timeout;
+
+  private constructor(
+    readonly config: CollectorConfig,
+    readonly store: Store,
+    readonly log: Logger,
+  ) {
+    this.batcher = new Batcher(
+      store,
+      { batchSize: config.batchSize, flushIntervalMs: config.flushIntervalMs, maxQueue: config.maxQueue },
+      {
+        onFlush: (events, seconds) => {
+          this.stats.storedEvents += events;
+          this.metrics.flushSeconds.observe(seconds);
+        },
+        onError: (error) => {
+          this.stats.storeErrors++;
+          log.error({ err: error, queueDepth: this.batcher.depth }, "store write failed; the batch stays queued and is retried");
+        },
+      },
+    );
+    this.dedupe = new DedupeWindow({ windowMs: config.dedupeWindowMs, maxEntries: config.dedupeMaxEntries }, Date.now());
+    const pipeline = new IngestPipeline(this.stats, this.dedupe, this.batcher, { maxDatagramBytes: config.maxDatagramBytes, maxSkewMs: config.maxSkewMs });
+    this.source = new UdpSource({ hosts: config.udpHosts, port: config.udpPort, recvBufferBytes: config.recvBufferBytes }, (payload) => pipeline.handleDatagram(payload), log);
+    this.metrics = createMetrics(this.stats, () => this.batcher.depth);
+    this.http = createHttpServer({
+      store,
+      stats: this.stats,
+      metrics: this.metrics,
+      ready: () => this.ready,
+      queueDepth: () => this.batcher.depth,
+      log,
+    });
+  }
+
+  static async create(config: CollectorConfig, options: { store?: Store; log?: Logger } = {}): Promise<Collector> {
+    const log = options.log ?? pino({ level: config.logLevel, base: { service: "collector" } });
+    const store = options.store ?? (await DuckDbStore.open({ path: config.duckdbPath }));
+    return new Collector(config, store, log);
+  }
+
+  async start(): Promise<void> {
+    const version = await this.store.migrate();
+    this.log.info({ store: this.store.kind, schemaVersion: version }, "store ready");
+    await this.source.start();
+    await this.http.listen({ port: this.config.httpPort, host: this.config.httpHost });
+    this.lossTimer = setInterval(() => void this.refreshLossGauge(), LOSS_REFRESH_MS);
+    this.lossTimer.unref();
+    this.ready = true;
+  }
+
+  /** The HTTP port actually bound (useful with port 0). */
+  get httpPort(): number {
+    const address = this.http.server.address();
+    return typeof address === "object" && address ? address.port : this.config.httpPort;
+  }
+
+  get udpPort(): number {
+    return this.source.port;
+  }
+
+  get queueDepth(): number {
+    return this.batcher.depth;
+  }
+
+  /** Waits until everything accepted so far has been written (or the deadline passes). */
+  async flush(timeoutMs = 10_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.batcher.depth > 0 && Date.now() < deadline) {
+      await this.batcher.flush();
+      if (this.batcher.depth > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return this.batcher.depth === 0;
+  }
+
+  private async refreshLossGauge(): Promise<void> {
+    try {
+      const to = Date.now();
+      this.stats.dedupeEvictions = this.dedupe.evictions;
+      for (const region of await this.store.qualityByRegion({ from: to - 15 * 60_000, to })) {
+        this.metrics.estimatedLoss.set({ region: region.region }, region.lossPercent / 100);
+      }
+    } catch (error) {
+      this.log.warn({ err: error }, "could not refresh the loss estimate");
+    }
+  }
+
+  /** Stops intake, drains the queue into the store and closes; bounded by shutdownTimeoutMs. */
+  async stop(): Promise<boolean> {
+    this.ready = false;
+    if (this.lossTimer) clearInterval(this.lossTimer);
+    await this.source.stop();
+    const drained = await this.batcher.drain(Date.now() + this.config.shutdownTimeoutMs);
+    if (!drained) this.log.error({ lost: this.batcher.depth }, "shutdown deadline passed with events still queued");
+    await this.http.close();
+    await this.store.close();
+    return drained;
+  }
+}

@@ -1,0 +1,57 @@
+import { z } from "zod";
+import { DEFAULT_MAX_DATAGRAM_BYTES, MAX_DATAGRAM_BYTES } from "./protocol/event";
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positive = z.coerce.number().int().positive();
+
+/** Every setting of `collector serve`, from flags or COLLECTOR_* environment variables. */
+export const collectorConfigSchema = z
+  .object({
+    udpPort: port.default(8125),
+    udpHosts: z
+      .union([z.string(), z.array(z.string())])
+      .transform((value) => (Array.isArray(value) ? value : value.split(",").map((host) => host.trim())).filter(Boolean))
+      .pipe(z.array(z.union([z.ipv4(), z.ipv6()])).min(1))
+      .default(["0.0.0.0", "::"]),
+    recvBufferBytes: positive.optional(),
+    maxDatagramBytes: positive.max(MAX_DATAGRAM_BYTES).default(DEFAULT_MAX_DATAGRAM_BYTES),
+    maxSkewMs: positive.default(10 * 60_000),
+    dedupeWindowMs: positive.default(10 * 60_000),
+    dedupeMaxEntries: positive.min(2).default(2_000_000),
+    batchSize: positive.default(5000),
+    flushIntervalMs: positive.default(250),
+    maxQueue: positive.default(200_000),
+    httpPort: port.default(8080),
+    httpHost: z.string().min(1).default("0.0.0.0"),
+    store: z.enum(["duckdb"]).default("duckdb"),
+    duckdbPath: z.string().min(1).default("collector.duckdb"),
+    shutdownTimeoutMs: positive.default(10_000),
+    logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  })
+  .strict()
+  .refine((config) => config.maxQueue >= config.batchSize, { message: "maxQueue must be at least batchSize", path: ["maxQueue"] });
+
+export type CollectorConfigInput = z.input<typeof collectorConfigSchema>;
+export type CollectorConfig = z.output<typeof collectorConfigSchema>;
+
+/** Validates settings; the error names each bad setting and its value. */
+export function parseCollectorConfig(input: CollectorConfigInput): CollectorConfig {
+  const parsed = collectorConfigSchema.safeParse(input, { reportInput: true });
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const field = issue.path.map(String).join(".") || "(config)";
+    const got = "input" in issue && issue.input !== undefined ? ` (got ${JSON.stringify(issue.input)})` : "";
+    return `${field}: ${issue.message}${got}`;
+  });
+  throw new Error(`collector config is invalid:\n  - ${problems.join("\n  - ")}`);
+}
+
+/** COLLECTOR_UDP_PORT=… style variables, for settings not given as flags. */
+export function configFromEnvironment(env: NodeJS.ProcessEnv = process.env): Partial<CollectorConfigInput> {
+  const result: Record<string, string> = {};
+  for (const key of Object.keys(collectorConfigSchema.shape)) {
+    const name = `COLLECTOR_${key.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`;
+    if (env[name] !== undefined && env[name] !== "") result[key] = env[name] as string;
+  }
+  return result as Partial<CollectorConfigInput>;
+}

@@ -1,0 +1,111 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { Logger } from "pino";
+import { z } from "zod";
+import type { IngestStats } from "../pipeline/ingest-stats";
+import { SOURCES } from "../protocol/event";
+import type { CollectorMetrics } from "../metrics";
+import type { InsightQuery, Store } from "../store/store";
+
+const DEFAULT_WINDOW_MS = 60 * 60_000;
+
+const epochMs = z.coerce.number().int().nonnegative();
+const filters = {
+  region: z.string().min(1).max(64).optional(),
+  device: z.string().min(1).max(64).optional(),
+  source: z.enum(SOURCES).optional(),
+};
+const windowSchema = z.object({ from: epochMs.optional(), to: epochMs.optional(), ...filters }).strict();
+const rankingSchema = windowSchema.extend({ by: z.enum(["track", "artist"]).default("track"), limit: z.coerce.number().int().min(1).max(100).default(10) }).strict();
+const concurrentSchema = z.object({ at: epochMs.optional(), ...filters }).strict();
+
+export class BadParameter extends Error {
+  constructor(
+    readonly parameter: string,
+    message: string,
+    readonly value: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** Parses query parameters; the first problem becomes a 400 that names the parameter. */
+function parse<T extends z.ZodType>(schema: T, query: unknown): z.output<T> {
+  const parsed = schema.safeParse(query);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const parameter = issue.code === "unrecognized_keys" ? issue.keys[0] : String(issue.path[0] ?? "query");
+  const value = (query as Record<string, unknown>)[parameter];
+  const message = issue.code === "unrecognized_keys" ? "is not a known parameter" : issue.message;
+  throw new BadParameter(parameter, message, value);
+}
+
+function toWindow(query: { from?: number; to?: number; region?: string; device?: string; source?: InsightQuery["source"] }, now: number): InsightQuery {
+  const to = query.to ?? now;
+  const from = query.from ?? to - DEFAULT_WINDOW_MS;
+  if (from >= to) throw new BadParameter("from", `must be before to (${to})`, from);
+  return { from, to, region: query.region, device: query.device, source: query.source };
+}
+
+export interface HttpDependencies {
+  readonly store: Store;
+  readonly stats: IngestStats;
+  readonly metrics: CollectorMetrics;
+  readonly ready: () => boolean;
+  readonly queueDepth: () => number;
+  readonly log: Logger;
+  readonly clock?: () => number;
+}
+
+const dashboardHtml = readFileSync(join(__dirname, "..", "..", "public", "dashboard.html"), "utf8");
+const chartJs = readFileSync(join(dirname(require.resolve("chart.js")), "chart.umd.min.js"));
+
+/** Health, metrics, the insight API and the dashboard. */
+export function createHttpServer(deps: HttpDependencies): FastifyInstance {
+  // The dashboard polls every 2 s; per-request lines would drown the useful ones.
+  const app = Fastify({ loggerInstance: deps.log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
+  const now = deps.clock ?? Date.now;
+
+  app.setErrorHandler((error, _request, reply) => {
+    if (error instanceof BadParameter) {
+      return reply.code(400).send({ error: "invalid query parameter", parameter: error.parameter, message: `${error.parameter} ${error.message}`, value: error.value ?? null });
+    }
+    deps.log.error({ err: error }, "request failed");
+    return reply.code(500).send({ error: "internal error" });
+  });
+
+  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/readyz", async (_request, reply) => (deps.ready() ? { status: "ready" } : reply.code(503).send({ status: "not ready" })));
+  app.get("/metrics", async (_request, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()));
+
+  app.get("/", async (_request, reply) => reply.type("text/html; charset=utf-8").send(dashboardHtml));
+  app.get("/assets/chart.umd.min.js", async (_request, reply) => reply.type("application/javascript").header("cache-control", "max-age=3600").send(chartJs));
+
+  app.get("/api/v1/summary", async (request) => deps.store.summary(toWindow(parse(windowSchema, request.query), now())));
+  app.get("/api/v1/concurrent", async (request) => {
+    const query = parse(concurrentSchema, request.query);
+    const at = query.at ?? now();
+    return { at, listeners: await deps.store.concurrentListeners(at, query) };
+  });
+  app.get("/api/v1/streams-per-minute", async (request) => deps.store.streamsPerMinute(toWindow(parse(windowSchema, request.query), now())));
+  app.get("/api/v1/top", async (request) => {
+    const query = parse(rankingSchema, request.query);
+    return deps.store.top(toWindow(query, now()), query.by, query.limit);
+  });
+  app.get("/api/v1/trending", async (request) => {
+    const query = parse(rankingSchema, request.query);
+    return deps.store.trending(toWindow(query, now()), query.by, query.limit);
+  });
+  app.get("/api/v1/regions", async (request) => deps.store.experienceByRegion(toWindow(parse(windowSchema, request.query), now())));
+  app.get("/api/v1/quality", async (request) => ({
+    regions: await deps.store.qualityByRegion(toWindow(parse(windowSchema, request.query), now())),
+    received: { datagrams: deps.stats.datagrams, events: deps.stats.events },
+    accepted: deps.stats.accepted,
+    stored: deps.stats.storedEvents,
+    rejected: { events: { ...deps.stats.rejectedEvents }, datagrams: { ...deps.stats.rejectedDatagrams } },
+    duplicatesDropped: deps.stats.rejectedEvents.duplicate,
+    queueDepth: deps.queueDepth(),
+  }));
+  return app;
+}

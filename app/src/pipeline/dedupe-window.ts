@@ -1,0 +1,47 @@
+export interface DedupeWindowOptions {
+  /** How long an id is remembered, at least. */
+  readonly windowMs: number;
+  /** Most ids kept; beyond it the oldest generation is dropped early (counted as evictions). */
+  readonly maxEntries: number;
+}
+
+/**
+ * Remembers event ids for at least `windowMs` with two generations of Sets: lookups check
+ * both, and the older one is dropped whole when the window passes or memory is at its cap.
+ * O(1) per event, no per-entry timestamps.
+ */
+export class DedupeWindow {
+  private current = new Set<string>();
+  private previous = new Set<string>();
+  private rotatedAt: number;
+  evictions = 0;
+
+  constructor(
+    private readonly options: DedupeWindowOptions,
+    now: number,
+  ) {
+    if (!(options.windowMs > 0)) throw new Error(`DedupeWindow: windowMs ${options.windowMs} must be positive`);
+    if (!(options.maxEntries >= 2)) throw new Error(`DedupeWindow: maxEntries ${options.maxEntries} must be at least 2`);
+    this.rotatedAt = now;
+  }
+
+  /** True when the id was seen in the window (a duplicate); otherwise remembers it. */
+  seenOrAdd(id: string, now: number): boolean {
+    if (now - this.rotatedAt >= this.options.windowMs) this.rotate(now, false);
+    if (this.current.has(id) || this.previous.has(id)) return true;
+    if (this.current.size >= this.options.maxEntries / 2) this.rotate(now, true);
+    this.current.add(id);
+    return false;
+  }
+
+  get size(): number {
+    return this.current.size + this.previous.size;
+  }
+
+  private rotate(now: number, early: boolean): void {
+    if (early) this.evictions += this.previous.size;
+    this.previous = this.current;
+    this.current = new Set();
+    this.rotatedAt = now;
+  }
+}

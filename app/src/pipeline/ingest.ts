@@ -1,0 +1,63 @@
+import { decodeDatagram, type DecodeSink } from "../protocol/decode";
+import type { PlaybackEvent, RejectReason } from "../protocol/event";
+import type { Batcher } from "./batcher";
+import type { DedupeWindow } from "./dedupe-window";
+import type { IngestStats } from "./ingest-stats";
+
+export interface IngestOptions {
+  readonly maxDatagramBytes: number;
+  /** Events whose client time is further than this from the collector's clock are rejected. */
+  readonly maxSkewMs: number;
+}
+
+/**
+ * decode → validate → skew → dedupe → bounded queue, for one datagram at a time. It is the
+ * DecodeSink itself, so the hot path creates no per-datagram closures or result arrays.
+ */
+export class IngestPipeline implements DecodeSink {
+  private now = 0;
+
+  constructor(
+    private readonly stats: IngestStats,
+    private readonly dedupe: DedupeWindow,
+    private readonly batcher: Batcher,
+    private readonly options: IngestOptions,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Never throws: a bad datagram is counted and cannot affect any other. */
+  handleDatagram(payload: Buffer): void {
+    this.stats.datagrams++;
+    if (payload.length > this.options.maxDatagramBytes) {
+      this.stats.rejectDatagram("too_large");
+      return;
+    }
+    this.now = this.clock();
+    try {
+      if (decodeDatagram(payload, this) === 0) this.stats.rejectDatagram("malformed");
+    } catch {
+      // decodeDatagram does not throw; this guards the socket handler against the unforeseen.
+      this.stats.rejectDatagram("malformed");
+    }
+  }
+
+  accept(event: PlaybackEvent): void {
+    this.stats.events++;
+    const skew = event.t - this.now;
+    if (skew > this.options.maxSkewMs || skew < -this.options.maxSkewMs) return this.refuse("skew");
+    // Room is checked before the id is remembered, so a retry after overload is not a "duplicate".
+    if (!this.batcher.hasRoom) return this.refuse("overload");
+    if (this.dedupe.seenOrAdd(event.id, this.now)) return this.refuse("duplicate");
+    this.stats.accepted++;
+    this.batcher.add(event);
+  }
+
+  reject(reason: RejectReason): void {
+    this.stats.events++;
+    this.stats.rejectEvent(reason);
+  }
+
+  private refuse(reason: RejectReason): void {
+    this.stats.rejectEvent(reason);
+  }
+}

@@ -1,0 +1,244 @@
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from "@duckdb/node-api";
+import { STREAM_THRESHOLD_MS, type PlaybackEvent } from "../protocol/event";
+import { insightSql, type Fragment } from "./insight-sql";
+import type { InsightQuery, MinuteCount, RankBy, RankedName, RegionExperience, RegionQuality, Store, Summary, TrendingName } from "./store";
+
+/** Versioned, append-only migrations; each runs once, in order, inside a transaction. */
+const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE events (
+        id VARCHAR NOT NULL, type VARCHAR NOT NULL, sid VARCHAR NOT NULL, uid VARCHAR NOT NULL,
+        t BIGINT NOT NULL, seq BIGINT NOT NULL, region VARCHAR NOT NULL, device VARCHAR NOT NULL,
+        app VARCHAR, bitrate BIGINT, pid VARCHAR, track VARCHAR, artist VARCHAR, pos BIGINT,
+        listened BIGINT, source VARCHAR, stall BIGINT, code VARCHAR, received_at BIGINT NOT NULL
+      );
+      -- One row per playback that reached the stream threshold, at its earliest qualifying event.
+      CREATE TABLE streams (
+        pid VARCHAR PRIMARY KEY, uid VARCHAR NOT NULL, track VARCHAR NOT NULL, artist VARCHAR NOT NULL,
+        region VARCHAR NOT NULL, device VARCHAR NOT NULL, source VARCHAR NOT NULL, t BIGINT NOT NULL
+      );
+      -- Per-minute event counts for the dashboard's ingest view.
+      CREATE TABLE minute_rollup (
+        minute BIGINT NOT NULL, region VARCHAR NOT NULL, device VARCHAR NOT NULL, source VARCHAR NOT NULL,
+        type VARCHAR NOT NULL, events BIGINT NOT NULL, stall_ms BIGINT NOT NULL,
+        PRIMARY KEY (minute, region, device, source, type)
+      );
+      CREATE TABLE incoming AS SELECT * FROM events WHERE false;`,
+  },
+];
+
+export const DUCKDB_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+/** Renders `{name}` placeholders as DuckDB's `$name` parameters. */
+function render(fragment: Fragment): { sql: string; values: Record<string, DuckDBValue> } {
+  const values: Record<string, DuckDBValue> = {};
+  const sql = fragment.sql.replace(/\{(\w+)\}/g, (_match, name: string) => {
+    const value = fragment.params[name];
+    if (value === undefined) throw new Error(`insight SQL: no value for {${name}}`);
+    values[name] = typeof value === "number" ? BigInt(Math.trunc(value)) : value;
+    return `$${name}`;
+  });
+  return { sql, values };
+}
+
+const num = (value: unknown): number => (value === null || value === undefined ? 0 : Number(value));
+
+export interface DuckDbStoreOptions {
+  /** A file path, or `:memory:` for tests. */
+  readonly path: string;
+}
+
+/** The embedded store: one read-write process per file, bulk writes through the appender. */
+export class DuckDbStore implements Store {
+  readonly kind = "duckdb";
+  private writing: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    /** Writes and migrations; batches are serialized on it. */
+    private readonly connection: DuckDBConnection,
+    /** Insight queries: a second connection sees only committed batches, never half of one. */
+    private readonly reader: DuckDBConnection,
+    readonly path: string,
+  ) {}
+
+  static async open(options: DuckDbStoreOptions): Promise<DuckDbStore> {
+    const instance = await DuckDBInstance.create(options.path);
+    return new DuckDbStore(instance, await instance.connect(), await instance.connect(), options.path);
+  }
+
+  async migrate(): Promise<number> {
+    await this.connection.run("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)");
+    const applied = new Set(((await this.connection.runAndReadAll("SELECT version FROM schema_migrations")).getRowObjects()).map((row) => num(row.version)));
+    for (const migration of MIGRATIONS) {
+      if (applied.has(migration.version)) continue;
+      await this.connection.run("BEGIN TRANSACTION");
+      try {
+        await this.connection.run(migration.sql);
+        await this.connection.run("INSERT INTO schema_migrations (version) VALUES ($version)", { version: migration.version });
+        await this.connection.run("COMMIT");
+      } catch (error) {
+        await this.connection.run("ROLLBACK");
+        throw new Error(`duckdb migration ${migration.version} failed: ${(error as Error).message}`);
+      }
+    }
+    return DUCKDB_SCHEMA_VERSION;
+  }
+
+  /** Appends a batch and updates streams and rollups in one transaction: all or nothing. */
+  writeBatch(events: readonly PlaybackEvent[]): Promise<void> {
+    // One connection, one writer: batches are serialized.
+    const write = this.writing.then(() => this.writeNow(events));
+    this.writing = write.catch(() => undefined);
+    return write;
+  }
+
+  private async writeNow(events: readonly PlaybackEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const receivedAt = BigInt(Date.now());
+    await this.connection.run("BEGIN TRANSACTION");
+    try {
+      await this.connection.run("DELETE FROM incoming");
+      const appender = await this.connection.createAppender("incoming");
+      const text = (value: string | undefined) => (value === undefined ? appender.appendNull() : appender.appendVarchar(value));
+      const count = (value: number | undefined) => (value === undefined ? appender.appendNull() : appender.appendBigInt(BigInt(value)));
+      for (const event of events) {
+        appender.appendVarchar(event.id);
+        appender.appendVarchar(event.type);
+        appender.appendVarchar(event.sid);
+        appender.appendVarchar(event.uid);
+        appender.appendBigInt(BigInt(event.t));
+        appender.appendBigInt(BigInt(event.seq));
+        appender.appendVarchar(event.region);
+        appender.appendVarchar(event.device);
+        text(event.app);
+        count(event.bitrate);
+        text(event.pid);
+        text(event.track);
+        text(event.artist);
+        count(event.pos);
+        count(event.listened);
+        text(event.source);
+        count(event.stall);
+        text(event.code);
+        appender.appendBigInt(receivedAt);
+        appender.endRow();
+      }
+      appender.flushSync();
+      appender.closeSync();
+      await this.connection.run("INSERT INTO events SELECT * FROM incoming");
+      await this.connection.run(`
+        INSERT INTO streams
+        SELECT pid, arg_min(uid, t), arg_min(track, t), arg_min(artist, t), arg_min(region, t), arg_min(device, t), arg_min(source, t), min(t)
+        FROM incoming WHERE listened >= ${STREAM_THRESHOLD_MS} GROUP BY pid
+        ON CONFLICT (pid) DO UPDATE SET
+          uid = excluded.uid, track = excluded.track, artist = excluded.artist, region = excluded.region,
+          device = excluded.device, source = excluded.source, t = excluded.t
+        WHERE excluded.t < streams.t`);
+      await this.connection.run(`
+        INSERT INTO minute_rollup
+        SELECT t - t % 60000, region, device, coalesce(source, ''), type, count(*), coalesce(sum(stall), 0)
+        FROM incoming GROUP BY ALL
+        ON CONFLICT DO UPDATE SET events = minute_rollup.events + excluded.events, stall_ms = minute_rollup.stall_ms + excluded.stall_ms`);
+      await this.connection.run("COMMIT");
+    } catch (error) {
+      await this.connection.run("ROLLBACK").catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private reading: Promise<unknown> = Promise.resolve();
+
+  /** Read queries run one at a time on the reader connection. */
+  private rows(sql: string, values?: Record<string, DuckDBValue>): Promise<Record<string, unknown>[]> {
+    const read = this.reading.then(async () => (await this.reader.runAndReadAll(sql, values)).getRowObjects() as Record<string, unknown>[]);
+    this.reading = read.catch(() => undefined);
+    return read;
+  }
+
+  private async query(fragment: Fragment): Promise<Record<string, unknown>[]> {
+    const { sql, values } = render(fragment);
+    return this.rows(sql, values);
+  }
+
+  async summary(query: InsightQuery): Promise<Summary> {
+    const [[streams], [plays], [stalls], [listened]] = await Promise.all([
+      this.query(insightSql.streams(query)),
+      this.query(insightSql.plays(query)),
+      this.query(insightSql.stalls(query)),
+      this.query(insightSql.listened(query)),
+    ]);
+    const started = num(plays.started);
+    const listenedMs = num(listened.listened);
+    const stallMs = num(stalls.stall);
+    const bufferEnds = num(stalls.buffer_ends);
+    return {
+      streams: num(streams.n),
+      playsStarted: started,
+      uniqueListeners: num(streams.listeners),
+      skipRate: started ? num(plays.skipped) / started : null,
+      completionRate: started ? num(plays.completed) / started : null,
+      stallMs,
+      listenedMs,
+      bufferingRatio: listenedMs ? stallMs / listenedMs : null,
+      bufferEnds,
+      rebuffersPerHour: listenedMs ? bufferEnds / (listenedMs / 3_600_000) : null,
+    };
+  }
+
+  async concurrentListeners(at: number, filters: Omit<InsightQuery, "from" | "to"> = {}): Promise<number> {
+    const [row] = await this.query(insightSql.concurrent(at, filters));
+    return num(row.n);
+  }
+
+  async streamsPerMinute(query: InsightQuery): Promise<MinuteCount[]> {
+    return (await this.query(insightSql.streamsPerMinute(query))).map((row) => ({ minute: num(row.minute), count: num(row.n) }));
+  }
+
+  async top(query: InsightQuery, by: RankBy, limit: number): Promise<RankedName[]> {
+    return (await this.query(insightSql.top(query, by, limit))).map((row) => ({ name: String(row.name), streams: num(row.n) }));
+  }
+
+  async trending(query: InsightQuery, by: RankBy, limit: number): Promise<TrendingName[]> {
+    return (await this.query(insightSql.trending(query, by, limit))).map((row) => ({
+      name: String(row.name),
+      streams: num(row.n),
+      previous: num(row.previous),
+      rise: num(row.rise),
+    }));
+  }
+
+  async qualityByRegion(query: InsightQuery): Promise<RegionQuality[]> {
+    return (await this.query(insightSql.quality(query))).map((row) => {
+      const expected = num(row.expected);
+      const received = num(row.received);
+      return { region: String(row.region), expected, received, lossPercent: expected ? ((expected - received) / expected) * 100 : 0 };
+    });
+  }
+
+  async experienceByRegion(query: InsightQuery): Promise<RegionExperience[]> {
+    const regions = (await this.query(insightSql.regions(query))).map((row) => String(row.region));
+    return Promise.all(
+      regions.map(async (region) => {
+        const summary = await this.summary({ ...query, region });
+        return { region, skipRate: summary.skipRate, bufferingRatio: summary.bufferingRatio };
+      }),
+    );
+  }
+
+  /** Rows stored, for tests, the lab and the benchmark. */
+  async countEvents(): Promise<number> {
+    const [row] = await this.rows("SELECT count(*) AS n FROM events");
+    return num(row.n);
+  }
+
+  async close(): Promise<void> {
+    await this.writing;
+    await this.reading;
+    this.reader.closeSync();
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}

@@ -1,0 +1,117 @@
+import { STREAM_THRESHOLD_MS } from "../protocol/event";
+import type { InsightQuery, RankBy } from "./store";
+
+/**
+ * The insight definitions as SQL shared by the embedded (DuckDB) and cluster (ClickHouse)
+ * stores. Kept to syntax both accept; placeholders are written `{name}` and each store
+ * renders them its own way.
+ */
+export type Params = Record<string, string | number>;
+
+export interface Fragment {
+  readonly sql: string;
+  readonly params: Params;
+}
+
+/** `region = {region} AND …` for the filters that are set. */
+export function filterSql(query: Omit<InsightQuery, "from" | "to">, column: (name: string) => string = (name) => name): Fragment {
+  const clauses: string[] = [];
+  const params: Params = {};
+  for (const name of ["region", "device", "source"] as const) {
+    const value = query[name];
+    if (value !== undefined) {
+      clauses.push(`${column(name)} = {${name}}`);
+      params[name] = value;
+    }
+  }
+  return { sql: clauses.length ? ` AND ${clauses.join(" AND ")}` : "", params };
+}
+
+function windowed(query: InsightQuery, sql: (filters: string) => string): Fragment {
+  const filters = filterSql(query);
+  return { sql: sql(filters.sql), params: { from: query.from, to: query.to, ...filters.params } };
+}
+
+const inWindow = "t >= {from} AND t < {to}";
+
+export const insightSql = {
+  streams: (q: InsightQuery) => windowed(q, (f) => `SELECT count(*) AS n, count(DISTINCT uid) AS listeners FROM streams WHERE ${inWindow}${f}`),
+
+  /** Plays started in the window, and how many of them were skipped early or completed (at any time). */
+  plays: (q: InsightQuery) =>
+    windowed(
+      q,
+      (f) => `
+      SELECT count(*) AS started, coalesce(sum(skipped), 0) AS skipped, coalesce(sum(completed), 0) AS completed
+      FROM (
+        SELECT pid,
+               max(CASE WHEN type = 'skip' AND listened < ${STREAM_THRESHOLD_MS} THEN 1 ELSE 0 END) AS skipped,
+               max(CASE WHEN type = 'complete' THEN 1 ELSE 0 END) AS completed
+        FROM events WHERE pid IN (SELECT DISTINCT pid FROM events WHERE type = 'play' AND ${inWindow}${f}) GROUP BY pid
+      ) plays`,
+    ),
+
+  /** Σ stall and the number of buffer_end events in the window. */
+  stalls: (q: InsightQuery) =>
+    windowed(q, (f) => `SELECT coalesce(sum(stall), 0) AS stall, count(*) AS buffer_ends FROM events WHERE type = 'buffer_end' AND ${inWindow}${f}`),
+
+  /** Listening time in the window: per playback, the rise of cumulative `listened` inside it. */
+  listened: (q: InsightQuery) =>
+    windowed(
+      q,
+      (f) => `
+      SELECT coalesce(sum(CASE WHEN inside > coalesce(before, 0) THEN inside - coalesce(before, 0) ELSE 0 END), 0) AS listened
+      FROM (
+        SELECT pid,
+               max(CASE WHEN t >= {from} THEN listened ELSE NULL END) AS inside,
+               max(CASE WHEN t < {from} THEN listened ELSE NULL END) AS before
+        FROM events
+        WHERE t < {to} AND pid IN (SELECT DISTINCT pid FROM events WHERE pid IS NOT NULL AND ${inWindow}${f})
+        GROUP BY pid
+      ) playbacks`,
+    ),
+
+  concurrent: (at: number, filters: Omit<InsightQuery, "from" | "to">) => {
+    const f = filterSql(filters);
+    return {
+      sql: `SELECT count(DISTINCT sid) AS n FROM events
+            WHERE t > {since} AND t <= {at}${f.sql}
+              AND sid NOT IN (SELECT sid FROM events WHERE type = 'session_end' AND t <= {at})`,
+      params: { since: at - 60_000, at, ...f.params },
+    };
+  },
+
+  streamsPerMinute: (q: InsightQuery) =>
+    windowed(q, (f) => `SELECT t - t % 60000 AS minute, count(*) AS n FROM streams WHERE ${inWindow}${f} GROUP BY minute ORDER BY minute`),
+
+  /** Ranking by streams; ties break by name so both stores agree. */
+  top: (q: InsightQuery, by: RankBy, limit: number) =>
+    windowed(q, (f) => `SELECT ${by} AS name, count(*) AS n FROM streams WHERE ${inWindow}${f} GROUP BY ${by} ORDER BY n DESC, name ASC LIMIT ${Math.trunc(limit)}`),
+
+  trending: (q: InsightQuery, by: RankBy, limit: number) => {
+    const f = filterSql(q);
+    const length = q.to - q.from;
+    return {
+      sql: `SELECT name, n, previous, n - previous AS rise FROM (
+              SELECT ${by} AS name,
+                     sum(CASE WHEN t >= {from} THEN 1 ELSE 0 END) AS n,
+                     sum(CASE WHEN t < {from} THEN 1 ELSE 0 END) AS previous
+              FROM streams WHERE t >= {previousFrom} AND t < {to}${f.sql} GROUP BY ${by}
+            ) ranked WHERE n > previous ORDER BY rise DESC, name ASC LIMIT ${Math.trunc(limit)}`,
+      params: { from: q.from, to: q.to, previousFrom: q.from - length, ...f.params },
+    };
+  },
+
+  /** Loss from seq gaps of the sessions active in the window (seq starts at 1 per session). */
+  quality: (q: InsightQuery) =>
+    windowed(
+      q,
+      (f) => `
+      SELECT region, sum(expected) AS expected, sum(received) AS received FROM (
+        SELECT sid, min(region) AS region, max(seq) AS expected, count(DISTINCT seq) AS received
+        FROM events WHERE sid IN (SELECT DISTINCT sid FROM events WHERE ${inWindow}${f}) GROUP BY sid
+      ) sessions GROUP BY region ORDER BY region`,
+    ),
+
+  regions: (q: InsightQuery) => windowed(q, (f) => `SELECT DISTINCT region FROM events WHERE ${inWindow}${f} ORDER BY region`),
+};
