@@ -47,8 +47,15 @@ export class Collector {
       },
     );
     this.dedupe = new DedupeWindow({ windowMs: config.dedupeWindowMs, maxEntries: config.dedupeMaxEntries }, Date.now());
-    const pipeline = new IngestPipeline(this.stats, this.dedupe, this.batcher, { maxDatagramBytes: config.maxDatagramBytes, maxSkewMs: config.maxSkewMs });
-    this.source = new UdpSource({ hosts: config.udpHosts, port: config.udpPort, recvBufferBytes: config.recvBufferBytes }, (payload) => pipeline.handleDatagram(payload), log);
+    const pipeline = new IngestPipeline(this.stats, this.dedupe, this.batcher, {
+      maxDatagramBytes: config.maxDatagramBytes,
+      maxSkewMs: config.maxSkewMs,
+    });
+    this.source = new UdpSource(
+      { hosts: config.udpHosts, port: config.udpPort, recvBufferBytes: config.recvBufferBytes },
+      (payload) => pipeline.handleDatagram(payload),
+      log,
+    );
     this.metrics = createMetrics(this.stats, () => this.batcher.depth);
     this.http = createHttpServer({
       store,

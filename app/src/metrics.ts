@@ -29,7 +29,11 @@ export function createMetrics(stats: IngestStats, queueDepth: () => number): Col
   counter("collector_events_received_total", "Events (non-empty lines) received", () => stats.events);
   counter("collector_events_accepted_total", "Events accepted into the queue", () => stats.accepted);
   counter("collector_events_stored_total", "Events written to the store", () => stats.storedEvents);
-  counter("collector_duplicates_total", "Events dropped as duplicates of an id seen in the dedupe window", () => stats.rejectedEvents.duplicate);
+  counter(
+    "collector_duplicates_total",
+    "Events dropped as duplicates of an id seen in the dedupe window",
+    () => stats.rejectedEvents.duplicate,
+  );
   counter("collector_store_errors_total", "Failed batch writes (retried)", () => stats.storeErrors);
   counter("collector_dedupe_evictions_total", "Ids forgotten early because the dedupe table was full", () => stats.dedupeEvictions);
   new Counter({

@@ -27,7 +27,9 @@ export class UdpEventClient {
   }
 
   sendRaw(datagram: Buffer): Promise<void> {
-    return new Promise((resolve, reject) => this.socket.send(datagram, this.options.port, this.options.host, (error) => (error ? reject(error) : resolve())));
+    return new Promise((resolve, reject) =>
+      this.socket.send(datagram, this.options.port, this.options.host, (error) => (error ? reject(error) : resolve())),
+    );
   }
 
   close(): Promise<void> {

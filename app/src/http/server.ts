@@ -17,7 +17,9 @@ const filters = {
   source: z.enum(SOURCES).optional(),
 };
 const windowSchema = z.object({ from: epochMs.optional(), to: epochMs.optional(), ...filters }).strict();
-const rankingSchema = windowSchema.extend({ by: z.enum(["track", "artist"]).default("track"), limit: z.coerce.number().int().min(1).max(100).default(10) }).strict();
+const rankingSchema = windowSchema
+  .extend({ by: z.enum(["track", "artist"]).default("track"), limit: z.coerce.number().int().min(1).max(100).default(10) })
+  .strict();
 const concurrentSchema = z.object({ at: epochMs.optional(), ...filters }).strict();
 
 export class BadParameter extends Error {
@@ -41,7 +43,10 @@ function parse<T extends z.ZodType>(schema: T, query: unknown): z.output<T> {
   throw new BadParameter(parameter, message, value);
 }
 
-function toWindow(query: { from?: number; to?: number; region?: string; device?: string; source?: InsightQuery["source"] }, now: number): InsightQuery {
+function toWindow(
+  query: { from?: number; to?: number; region?: string; device?: string; source?: InsightQuery["source"] },
+  now: number,
+): InsightQuery {
   const to = query.to ?? now;
   const from = query.from ?? to - DEFAULT_WINDOW_MS;
   if (from >= to) throw new BadParameter("from", `must be before to (${to})`, from);
@@ -69,7 +74,14 @@ export function createHttpServer(deps: HttpDependencies): FastifyInstance {
 
   app.setErrorHandler((error, _request, reply) => {
     if (error instanceof BadParameter) {
-      return reply.code(400).send({ error: "invalid query parameter", parameter: error.parameter, message: `${error.parameter} ${error.message}`, value: error.value ?? null });
+      return reply
+        .code(400)
+        .send({
+          error: "invalid query parameter",
+          parameter: error.parameter,
+          message: `${error.parameter} ${error.message}`,
+          value: error.value ?? null,
+        });
     }
     deps.log.error({ err: error }, "request failed");
     return reply.code(500).send({ error: "internal error" });
@@ -80,7 +92,9 @@ export function createHttpServer(deps: HttpDependencies): FastifyInstance {
   app.get("/metrics", async (_request, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()));
 
   app.get("/", async (_request, reply) => reply.type("text/html; charset=utf-8").send(dashboardHtml));
-  app.get("/assets/chart.umd.min.js", async (_request, reply) => reply.type("application/javascript").header("cache-control", "max-age=3600").send(chartJs));
+  app.get("/assets/chart.umd.min.js", async (_request, reply) =>
+    reply.type("application/javascript").header("cache-control", "max-age=3600").send(chartJs),
+  );
 
   app.get("/api/v1/summary", async (request) => deps.store.summary(toWindow(parse(windowSchema, request.query), now())));
   app.get("/api/v1/concurrent", async (request) => {
@@ -88,7 +102,9 @@ export function createHttpServer(deps: HttpDependencies): FastifyInstance {
     const at = query.at ?? now();
     return { at, listeners: await deps.store.concurrentListeners(at, query) };
   });
-  app.get("/api/v1/streams-per-minute", async (request) => deps.store.streamsPerMinute(toWindow(parse(windowSchema, request.query), now())));
+  app.get("/api/v1/streams-per-minute", async (request) =>
+    deps.store.streamsPerMinute(toWindow(parse(windowSchema, request.query), now())),
+  );
   app.get("/api/v1/top", async (request) => {
     const query = parse(rankingSchema, request.query);
     return deps.store.top(toWindow(query, now()), query.by, query.limit);

@@ -38,7 +38,8 @@ export class Batcher {
     private readonly events: BatcherEvents = {},
   ) {
     if (!(options.batchSize >= 1)) throw new Error(`Batcher: batchSize ${options.batchSize} must be at least 1`);
-    if (!(options.maxQueue >= options.batchSize)) throw new Error(`Batcher: maxQueue ${options.maxQueue} must be at least batchSize ${options.batchSize}`);
+    if (!(options.maxQueue >= options.batchSize))
+      throw new Error(`Batcher: maxQueue ${options.maxQueue} must be at least batchSize ${options.batchSize}`);
     if (!(options.flushIntervalMs > 0)) throw new Error(`Batcher: flushIntervalMs ${options.flushIntervalMs} must be positive`);
   }
 
@@ -70,7 +71,10 @@ export class Batcher {
       this.flushing = undefined;
       if (this.pending.length > 0 && !this.stopped) {
         const delay = this.failures > 0 ? Math.min(30_000, (this.options.retryBaseMs ?? 200) * 2 ** (this.failures - 1)) : 0;
-        this.timer = setTimeout(() => void this.flush(), this.failures > 0 ? delay : this.pending.length >= this.options.batchSize ? 0 : this.options.flushIntervalMs);
+        this.timer = setTimeout(
+          () => void this.flush(),
+          this.failures > 0 ? delay : this.pending.length >= this.options.batchSize ? 0 : this.options.flushIntervalMs,
+        );
       }
     });
     return this.flushing;
@@ -100,7 +104,8 @@ export class Batcher {
     this.stopped = true;
     while (this.depth > 0 && Date.now() < deadline) {
       await this.flush();
-      if (this.pending.length > 0 && this.failures > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(500, Math.max(0, deadline - Date.now()))));
+      if (this.pending.length > 0 && this.failures > 0)
+        await new Promise((resolve) => setTimeout(resolve, Math.min(500, Math.max(0, deadline - Date.now()))));
     }
     if (this.timer) clearTimeout(this.timer);
     return this.depth === 0;

@@ -1,4 +1,13 @@
-import { EVENT_TYPES, LIMITS, PLAYBACK_TYPES, PROTOCOL_VERSION, SOURCES, type EventType, type PlaybackEvent, type RejectReason } from "./event";
+import {
+  EVENT_TYPES,
+  LIMITS,
+  PLAYBACK_TYPES,
+  PROTOCOL_VERSION,
+  SOURCES,
+  type EventType,
+  type PlaybackEvent,
+  type RejectReason,
+} from "./event";
 
 const EVENT_TYPE_SET: ReadonlySet<string> = new Set(EVENT_TYPES);
 const SOURCE_SET: ReadonlySet<string> = new Set(SOURCES);
@@ -37,7 +46,17 @@ export function validateEvent(value: unknown): Validation {
   if (!isText(raw.region, LIMITS.labelLength)) return fail("schema", "region must be a non-empty string");
   if (!isText(raw.device, LIMITS.labelLength)) return fail("schema", "device must be a non-empty string");
   const type = raw.type as EventType;
-  const event: PlaybackEvent = { v: 1, id: raw.id, type, sid: raw.sid, uid: raw.uid, t: raw.t, seq: raw.seq, region: raw.region, device: raw.device };
+  const event: PlaybackEvent = {
+    v: 1,
+    id: raw.id,
+    type,
+    sid: raw.sid,
+    uid: raw.uid,
+    t: raw.t,
+    seq: raw.seq,
+    region: raw.region,
+    device: raw.device,
+  };
   if (raw.app !== undefined) {
     if (!isText(raw.app, LIMITS.labelLength)) return fail("schema", "app must be a non-empty string");
     event.app = raw.app;

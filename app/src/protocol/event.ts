@@ -21,7 +21,17 @@ export const SOURCES = ["playlist", "album", "search", "radio", "artist", "other
 export type Source = (typeof SOURCES)[number];
 
 /** Types that belong to one track playback and so carry pid, track, artist, pos, listened, source. */
-export const PLAYBACK_TYPES: ReadonlySet<EventType> = new Set(["play", "heartbeat", "pause", "resume", "seek", "skip", "complete", "buffer_start", "buffer_end"]);
+export const PLAYBACK_TYPES: ReadonlySet<EventType> = new Set([
+  "play",
+  "heartbeat",
+  "pause",
+  "resume",
+  "seek",
+  "skip",
+  "complete",
+  "buffer_start",
+  "buffer_end",
+]);
 
 export interface PlaybackEvent {
   v: 1;

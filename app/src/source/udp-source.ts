@@ -54,7 +54,10 @@ export class UdpSource {
       const address = socket.address();
       this.sockets.push(socket);
       this.bound.push({ host, port: address.port, recvBufferBytes: effective });
-      this.log.info({ host, port: address.port, requestedRecvBuffer: this.options.recvBufferBytes ?? null, effectiveRecvBuffer: effective }, "listening for UDP events");
+      this.log.info(
+        { host, port: address.port, requestedRecvBuffer: this.options.recvBufferBytes ?? null, effectiveRecvBuffer: effective },
+        "listening for UDP events",
+      );
     }
     if (this.sockets.length === 0) throw new Error("no UDP socket could be bound");
   }

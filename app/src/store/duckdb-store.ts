@@ -70,8 +70,12 @@ export class DuckDbStore implements Store {
   }
 
   async migrate(): Promise<number> {
-    await this.connection.run("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)");
-    const applied = new Set(((await this.connection.runAndReadAll("SELECT version FROM schema_migrations")).getRowObjects()).map((row) => num(row.version)));
+    await this.connection.run(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)",
+    );
+    const applied = new Set(
+      (await this.connection.runAndReadAll("SELECT version FROM schema_migrations")).getRowObjects().map((row) => num(row.version)),
+    );
     for (const migration of MIGRATIONS) {
       if (applied.has(migration.version)) continue;
       await this.connection.run("BEGIN TRANSACTION");

@@ -35,7 +35,8 @@ function windowed(query: InsightQuery, sql: (filters: string) => string): Fragme
 const inWindow = "t >= {from} AND t < {to}";
 
 export const insightSql = {
-  streams: (q: InsightQuery) => windowed(q, (f) => `SELECT count(*) AS n, count(DISTINCT uid) AS listeners FROM streams WHERE ${inWindow}${f}`),
+  streams: (q: InsightQuery) =>
+    windowed(q, (f) => `SELECT count(*) AS n, count(DISTINCT uid) AS listeners FROM streams WHERE ${inWindow}${f}`),
 
   /** Plays started in the window, and how many of them were skipped early or completed (at any time). */
   plays: (q: InsightQuery) =>
@@ -53,7 +54,10 @@ export const insightSql = {
 
   /** Σ stall and the number of buffer_end events in the window. */
   stalls: (q: InsightQuery) =>
-    windowed(q, (f) => `SELECT coalesce(sum(stall), 0) AS stall, count(*) AS buffer_ends FROM events WHERE type = 'buffer_end' AND ${inWindow}${f}`),
+    windowed(
+      q,
+      (f) => `SELECT coalesce(sum(stall), 0) AS stall, count(*) AS buffer_ends FROM events WHERE type = 'buffer_end' AND ${inWindow}${f}`,
+    ),
 
   /** Listening time in the window: per playback, the rise of cumulative `listened` inside it. */
   listened: (q: InsightQuery) =>
@@ -86,7 +90,11 @@ export const insightSql = {
 
   /** Ranking by streams; ties break by name so both stores agree. */
   top: (q: InsightQuery, by: RankBy, limit: number) =>
-    windowed(q, (f) => `SELECT ${by} AS name, count(*) AS n FROM streams WHERE ${inWindow}${f} GROUP BY ${by} ORDER BY n DESC, name ASC LIMIT ${Math.trunc(limit)}`),
+    windowed(
+      q,
+      (f) =>
+        `SELECT ${by} AS name, count(*) AS n FROM streams WHERE ${inWindow}${f} GROUP BY ${by} ORDER BY n DESC, name ASC LIMIT ${Math.trunc(limit)}`,
+    ),
 
   trending: (q: InsightQuery, by: RankBy, limit: number) => {
     const f = filterSql(q);

@@ -1,0 +1,48 @@
+import pino from "pino";
+import { UdpEventClient } from "../src/client/udp-client";
+import { Collector } from "../src/collector";
+import { parseCollectorConfig, type CollectorConfigInput } from "../src/config";
+import type { PlaybackEvent } from "../src/protocol/event";
+import type { Store } from "../src/store/store";
+
+/** A real collector on loopback (UDP and HTTP on free ports) over the given or an in-memory store. */
+export async function startCollector(overrides: Partial<CollectorConfigInput> = {}, store?: Store): Promise<Collector> {
+  const config = parseCollectorConfig({
+    udpPort: 0,
+    httpPort: 0,
+    udpHosts: "127.0.0.1",
+    httpHost: "127.0.0.1",
+    duckdbPath: ":memory:",
+    logLevel: "silent",
+    flushIntervalMs: 50,
+    ...overrides,
+  });
+  const collector = await Collector.create(config, { store, log: pino({ level: "silent" }) });
+  await collector.start();
+  return collector;
+}
+
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Sends events through the client library, a few datagrams at a time so loopback never overflows. */
+export async function sendEvents(collector: Collector, events: readonly PlaybackEvent[]): Promise<void> {
+  const client = new UdpEventClient({ host: "127.0.0.1", port: collector.udpPort });
+  for (let index = 0; index < events.length; index += 40) {
+    await client.send(events.slice(index, index + 40));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await client.close();
+  await waitFor(() => collector.stats.events >= events.length, 10_000, `${events.length} events to arrive`);
+  await collector.flush();
+}
+
+export async function getJson<T = unknown>(collector: Collector, path: string): Promise<{ status: number; body: T }> {
+  const response = await fetch(`http://127.0.0.1:${collector.httpPort}${path}`);
+  return { status: response.status, body: (await response.json()) as T };
+}
