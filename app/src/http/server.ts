@@ -74,14 +74,12 @@ export function createHttpServer(deps: HttpDependencies): FastifyInstance {
 
   app.setErrorHandler((error, _request, reply) => {
     if (error instanceof BadParameter) {
-      return reply
-        .code(400)
-        .send({
-          error: "invalid query parameter",
-          parameter: error.parameter,
-          message: `${error.parameter} ${error.message}`,
-          value: error.value ?? null,
-        });
+      return reply.code(400).send({
+        error: "invalid query parameter",
+        parameter: error.parameter,
+        message: `${error.parameter} ${error.message}`,
+        value: error.value ?? null,
+      });
     }
     deps.log.error({ err: error }, "request failed");
     return reply.code(500).send({ error: "internal error" });

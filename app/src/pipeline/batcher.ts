@@ -56,7 +56,7 @@ export class Batcher {
   add(event: PlaybackEvent): void {
     this.pending.push(event);
     if (this.pending.length >= this.options.batchSize && this.failures === 0) void this.flush();
-    else if (!this.timer && !this.stopped) this.timer = setTimeout(() => void this.flush(), this.options.flushIntervalMs);
+    else if (!this.timer && !this.stopped) this.timer = setTimeout(() => void this.flush(), this.options.flushIntervalMs).unref();
   }
 
   /** Writes what is pending; resolves when that write (and any retry it needed) is done or failed. */
