@@ -65,28 +65,42 @@ export function validateEvent(value: unknown): Validation {
     if (!isCount(raw.bitrate)) return fail("schema", "bitrate must be a non-negative integer");
     event.bitrate = raw.bitrate;
   }
-  if (PLAYBACK_TYPES.has(type)) {
-    if (!isText(raw.pid, LIMITS.idLength)) return fail("schema", `pid is required on ${type}`);
-    if (!isText(raw.track, LIMITS.nameLength)) return fail("schema", `track is required on ${type}`);
-    if (!isText(raw.artist, LIMITS.nameLength)) return fail("schema", `artist is required on ${type}`);
-    if (!isCount(raw.pos)) return fail("schema", `pos is required on ${type}`);
-    if (!isCount(raw.listened)) return fail("schema", `listened is required on ${type}`);
-    if (typeof raw.source !== "string" || !SOURCE_SET.has(raw.source)) return fail("schema", `source is required on ${type}`);
+  // Known fields are checked whenever present; which ones are required depends on the type.
+  const playback = PLAYBACK_TYPES.has(type);
+  const missing = (field: string) => fail("schema", `${field} is required on ${type}`);
+  const wrong = (field: string, expected: string) => fail("schema", `${field} must be ${expected}`);
+  if (raw.pid !== undefined) {
+    if (!isText(raw.pid, LIMITS.idLength)) return wrong("pid", "a non-empty string");
     event.pid = raw.pid;
+  } else if (playback) return missing("pid");
+  if (raw.track !== undefined) {
+    if (!isText(raw.track, LIMITS.nameLength)) return wrong("track", "a non-empty string");
     event.track = raw.track;
+  } else if (playback) return missing("track");
+  if (raw.artist !== undefined) {
+    if (!isText(raw.artist, LIMITS.nameLength)) return wrong("artist", "a non-empty string");
     event.artist = raw.artist;
+  } else if (playback) return missing("artist");
+  if (raw.pos !== undefined) {
+    if (!isCount(raw.pos)) return wrong("pos", "a non-negative integer (ms)");
     event.pos = raw.pos;
+  } else if (playback) return missing("pos");
+  if (raw.listened !== undefined) {
+    if (!isCount(raw.listened)) return wrong("listened", "a non-negative integer (ms)");
     event.listened = raw.listened;
+  } else if (playback) return missing("listened");
+  if (raw.source !== undefined) {
+    if (typeof raw.source !== "string" || !SOURCE_SET.has(raw.source)) return wrong("source", `one of ${SOURCES.join(", ")}`);
     event.source = raw.source as PlaybackEvent["source"];
-  }
-  if (type === "buffer_end") {
-    if (!isCount(raw.stall)) return fail("schema", "stall is required on buffer_end");
+  } else if (playback) return missing("source");
+  if (raw.stall !== undefined) {
+    if (!isCount(raw.stall)) return wrong("stall", "a non-negative integer (ms)");
     event.stall = raw.stall;
-  }
-  if (type === "error") {
-    if (!isText(raw.code, LIMITS.codeLength)) return fail("schema", "code is required on error");
+  } else if (type === "buffer_end") return missing("stall");
+  if (raw.code !== undefined) {
+    if (!isText(raw.code, LIMITS.codeLength)) return wrong("code", "a non-empty string");
     event.code = raw.code;
-  }
+  } else if (type === "error") return missing("code");
   return { ok: true, event };
 }
 
