@@ -24,8 +24,7 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
         minute BIGINT NOT NULL, region VARCHAR NOT NULL, device VARCHAR NOT NULL, source VARCHAR NOT NULL,
         type VARCHAR NOT NULL, events BIGINT NOT NULL, stall_ms BIGINT NOT NULL,
         PRIMARY KEY (minute, region, device, source, type)
-      );
-      CREATE TABLE incoming AS SELECT * FROM events WHERE false;`,
+      );`,
   },
 ];
 
@@ -88,6 +87,8 @@ export class DuckDbStore implements Store {
         throw new Error(`duckdb migration ${migration.version} failed: ${(error as Error).message}`);
       }
     }
+    // Each batch lands here first; a temp table is connection-local and stays out of the WAL.
+    await this.connection.run("CREATE TEMP TABLE IF NOT EXISTS incoming AS SELECT * FROM events WHERE false");
     return DUCKDB_SCHEMA_VERSION;
   }
 
@@ -105,7 +106,7 @@ export class DuckDbStore implements Store {
     await this.connection.run("BEGIN TRANSACTION");
     try {
       await this.connection.run("DELETE FROM incoming");
-      const appender = await this.connection.createAppender("incoming");
+      const appender = await this.connection.createAppender("incoming", "main", "temp");
       const text = (value: string | undefined) => (value === undefined ? appender.appendNull() : appender.appendVarchar(value));
       const count = (value: number | undefined) => (value === undefined ? appender.appendNull() : appender.appendBigInt(BigInt(value)));
       for (const event of events) {

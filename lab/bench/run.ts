@@ -1,0 +1,307 @@
+/**
+ * Benchmark: the highest offered rate at which ≥ 99.9 % of events are stored, for 1 and 6
+ * events per datagram, for the collector and for etsy statsd 0.9.0 with the same C sender and
+ * packing; plus send-to-API visibility latency. Not a test: run it with `npm run bench`.
+ */
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { createSocket } from "node:dgram";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Command } from "commander";
+import { renderChart, type Series } from "./svg-chart";
+
+const options = new Command()
+  .option("--seconds <n>", "length of each trial", "5")
+  .option("--rates <list>", "offered events/s to try, ascending", "20000,40000,60000,80000,100000,120000,140000,160000")
+  .option("--packings <list>", "events per datagram", "1,6")
+  .option("--out <dir>", "where the table, JSON and SVG go", "lab/bench/out")
+  .option("--skip-statsd", "measure only the collector")
+  .parse()
+  .opts<{ seconds: string; rates: string; packings: string; out: string; skipStatsd?: boolean }>();
+
+const SECONDS = Number(options.seconds);
+const RATES = options.rates.split(",").map(Number);
+const PACKINGS = options.packings.split(",").map(Number);
+const TARGET = 0.999;
+const work = mkdtempSync(join(tmpdir(), "bench-"));
+const root = join(__dirname, "..", "..");
+let nextPort = 19100;
+
+function log(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function compileSender(): string {
+  const binary = join(work, "sender");
+  execFileSync("gcc", ["-O2", "-o", binary, join(__dirname, "sender.c")]);
+  return binary;
+}
+
+/**
+ * Datagram templates: every XXXXXXXXXXXX becomes a unique counter in the sender. Like real
+ * traffic, most events are heartbeats of ongoing playbacks; one in twelve starts a new playback
+ * that has just crossed the stream threshold.
+ */
+function collectorTemplates(perDatagram: number): string {
+  const t = Date.now();
+  const regions = ["eu-west", "us-east", "apac", "latam"];
+  const datagrams: string[] = [];
+  for (let d = 0; d < 64; d++) {
+    const lines: string[] = [];
+    for (let e = 0; e < perDatagram; e++) {
+      const n = d * perDatagram + e;
+      lines.push(
+        JSON.stringify({
+          v: 1,
+          id: "XXXXXXXXXXXX",
+          type: "heartbeat",
+          sid: `bench-session-${n % 50}`,
+          uid: `bench-user-${n % 40}`,
+          t,
+          seq: 1 + n,
+          region: regions[n % regions.length],
+          device: n % 2 ? "ios" : "android",
+          pid: n % 12 === 0 ? "XXXXXXXXXXXX" : `bench-play-${n % 500}`,
+          track: `track-${n % 97}`,
+          artist: `artist-${n % 31}`,
+          pos: n % 12 === 0 ? 30000 : 15000,
+          listened: n % 12 === 0 ? 30000 : 15000,
+          source: "playlist",
+        }),
+      );
+    }
+    datagrams.push(lines.join("\n"));
+  }
+  return datagrams.join("\n%%\n");
+}
+
+function statsdTemplates(perDatagram: number): string {
+  const datagrams: string[] = [];
+  for (let d = 0; d < 64; d++) {
+    datagrams.push(Array.from({ length: perDatagram }, (_, e) => `bench.player.heartbeat.${(d * perDatagram + e) % 64}:1|c`).join("\n"));
+  }
+  return datagrams.join("\n%%\n");
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not come up`);
+    await sleep(100);
+  }
+}
+
+interface Receiver {
+  readonly udpPort: number;
+  /** Events the receiver has counted (stored, for the collector), once it has settled. */
+  settledCount(): Promise<number>;
+  stop(): Promise<void>;
+  readonly httpPort?: number;
+}
+
+async function startCollector(): Promise<Receiver> {
+  const udpPort = nextPort++;
+  const httpPort = nextPort++;
+  const child = spawn(
+    process.execPath,
+    [
+      "-r",
+      "ts-node/register/transpile-only",
+      "app/src/cli/main.ts",
+      "serve",
+      "--udp-port",
+      String(udpPort),
+      "--udp-hosts",
+      "127.0.0.1",
+      "--http-port",
+      String(httpPort),
+      "--http-host",
+      "127.0.0.1",
+      "--duckdb-path",
+      join(work, `collector-${udpPort}.duckdb`),
+      "--recv-buffer-bytes",
+      String(4 << 20),
+      "--max-queue",
+      "1000000",
+      "--log-level",
+      "warn",
+    ],
+    { cwd: root, stdio: ["ignore", "inherit", "inherit"] },
+  );
+  await waitForHttp(`http://127.0.0.1:${httpPort}/readyz`, 30_000);
+  return {
+    udpPort,
+    httpPort,
+    async settledCount() {
+      let previous = -1;
+      for (;;) {
+        const quality = (await (await fetch(`http://127.0.0.1:${httpPort}/api/v1/quality?from=0&to=1`)).json()) as { stored: number; queueDepth: number };
+        if (quality.queueDepth === 0 && quality.stored === previous) return quality.stored;
+        previous = quality.stored;
+        await sleep(400);
+      }
+    },
+    stop: () => stopChild(child),
+  };
+}
+
+async function startStatsd(): Promise<Receiver> {
+  const udpPort = nextPort++;
+  const countFile = join(work, `statsd-${udpPort}.count`);
+  const config = join(work, `statsd-${udpPort}.js`);
+  writeFileSync(
+    config,
+    `{ port: ${udpPort}, address: "127.0.0.1", mgmt_port: ${nextPort++}, mgmt_address: "127.0.0.1", flushInterval: 500, deleteIdleStats: true, backends: [${JSON.stringify(join(__dirname, "statsd-count-backend.js"))}], countFile: ${JSON.stringify(countFile)} }`,
+  );
+  const child = spawn(process.execPath, [join(root, "node_modules", "statsd", "stats.js"), config], { stdio: ["ignore", "ignore", "inherit"] });
+  // statsd has no readiness endpoint: wait for its first flush to write the count file.
+  const deadline = Date.now() + 10_000;
+  while (!existsSync(countFile) && Date.now() < deadline) await sleep(100);
+  return {
+    udpPort,
+    async settledCount() {
+      let previous = -1;
+      for (;;) {
+        await sleep(700);
+        const count = Number(readFileSync(countFile, "utf8"));
+        if (count === previous) return count;
+        previous = count;
+      }
+    },
+    stop: () => stopChild(child),
+  };
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+    setTimeout(() => child.kill("SIGKILL"), 15_000).unref();
+  });
+}
+
+interface Trial {
+  system: "collector" | "statsd";
+  perDatagram: number;
+  offered: number;
+  sent: number;
+  stored: number;
+  ratio: number;
+  storedPerSecond: number;
+}
+
+async function trial(sender: string, system: Trial["system"], perDatagram: number, eventsPerSecond: number): Promise<Trial> {
+  const receiver = system === "collector" ? await startCollector() : await startStatsd();
+  const templates = join(work, `${system}-${perDatagram}.tpl`);
+  writeFileSync(templates, system === "collector" ? collectorTemplates(perDatagram) : statsdTemplates(perDatagram));
+  try {
+    const output = execFileSync(sender, ["127.0.0.1", String(receiver.udpPort), String(eventsPerSecond / perDatagram), String(SECONDS), templates], { encoding: "utf8" });
+    const [, datagrams, seconds] = /sent=(\d+) seconds=([\d.]+)/.exec(output)!;
+    const sent = Number(datagrams) * perDatagram;
+    const stored = await receiver.settledCount();
+    const result = { system, perDatagram, offered: eventsPerSecond, sent, stored, ratio: stored / sent, storedPerSecond: stored / Number(seconds) };
+    log(`${system.padEnd(9)} ${perDatagram}/dgram offered ${String(eventsPerSecond).padStart(7)}/s  sent ${String(sent).padStart(8)}  stored ${String(stored).padStart(8)}  ${(result.ratio * 100).toFixed(3)} %`);
+    return result;
+  } finally {
+    await receiver.stop();
+  }
+}
+
+/** Steps up the offered rate until two steps in a row miss the target. */
+async function sweep(sender: string, system: Trial["system"], perDatagram: number): Promise<{ trials: Trial[]; best?: Trial }> {
+  const trials: Trial[] = [];
+  let misses = 0;
+  for (const rate of RATES) {
+    const result = await trial(sender, system, perDatagram, rate);
+    trials.push(result);
+    misses = result.ratio >= TARGET ? 0 : misses + 1;
+    if (misses >= 2) break;
+  }
+  const passing = trials.filter((t) => t.ratio >= TARGET);
+  return { trials, best: passing[passing.length - 1] };
+}
+
+/** Send-to-API visibility: one marker stream at a time while a background load runs. */
+async function latency(sender: string, backgroundEventsPerSecond: number): Promise<{ p50: number; p99: number; samples: number }> {
+  const receiver = await startCollector();
+  const templates = join(work, "latency.tpl");
+  writeFileSync(templates, collectorTemplates(6));
+  const load = spawn(sender, ["127.0.0.1", String(receiver.udpPort), String(backgroundEventsPerSecond / 6), "60", templates], { stdio: "ignore" });
+  const socket = createSocket("udp4");
+  const samples: number[] = [];
+  try {
+    await sleep(1000);
+    for (let index = 0; index < 100; index++) {
+      const region = `latency-${index}`;
+      const marker = { v: 1, id: `latency-${Date.now()}-${index}`, type: "heartbeat", sid: `lat-${index}`, uid: "lat", t: Date.now(), seq: 1, region, device: "bench", pid: `lat-${index}`, track: "lat", artist: "lat", pos: 31000, listened: 31000, source: "other" };
+      const sentAt = performance.now();
+      socket.send(JSON.stringify(marker), receiver.udpPort, "127.0.0.1");
+      for (;;) {
+        const to = Date.now() + 1000;
+        // The marker's own region: it is visible once the API ranks its stream.
+        const top = (await (await fetch(`http://127.0.0.1:${receiver.httpPort}/api/v1/top?by=track&from=${to - 600_000}&to=${to}&region=${region}`)).json()) as Array<{ streams: number }>;
+        if (top[0]?.streams === 1) break;
+        if (performance.now() - sentAt > 30_000) throw new Error(`marker ${index} not visible after 30 s`);
+        await sleep(5);
+      }
+      samples.push(performance.now() - sentAt);
+      if (samples.length % 25 === 0) log(`latency: ${samples.length} markers`);
+    }
+  } finally {
+    socket.close();
+    load.kill("SIGKILL");
+    await receiver.stop();
+  }
+  samples.sort((a, b) => a - b);
+  const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))];
+  return { p50: at(0.5), p99: at(0.99), samples: samples.length };
+}
+
+async function main(): Promise<void> {
+  const sender = compileSender();
+  log(`bench: ${SECONDS} s per trial, rates ${RATES.join(", ")} events/s, target ≥ ${TARGET * 100} % stored`);
+  const results: Record<string, { trials: Trial[]; best?: Trial }> = {};
+  for (const perDatagram of PACKINGS) {
+    if (!options.skipStatsd) results[`statsd-${perDatagram}`] = await sweep(sender, "statsd", perDatagram);
+    results[`collector-${perDatagram}`] = await sweep(sender, "collector", perDatagram);
+  }
+  const bestCollector6 = results["collector-6"]?.best?.offered ?? results[`collector-${PACKINGS[0]}`]?.best?.offered ?? RATES[0];
+  const visibility = await latency(sender, Math.round(bestCollector6 / 2));
+
+  const rows = PACKINGS.map((perDatagram) => {
+    const collector = results[`collector-${perDatagram}`].best;
+    const statsd = results[`statsd-${perDatagram}`]?.best;
+    const ratio = collector && statsd ? (collector.offered / statsd.offered).toFixed(2) : "n/a";
+    return `| ${perDatagram} | ${collector ? collector.offered : "< " + RATES[0]} | ${collector ? Math.round(collector.storedPerSecond) : "–"} | ${statsd ? statsd.offered : options.skipStatsd ? "not run" : "< " + RATES[0]} | ${ratio} |`;
+  });
+  const table = [
+    "| events/datagram | collector: highest offered events/s with ≥ 99.9 % stored | collector: stored events/s there | statsd 0.9.0: same | ratio collector / statsd |",
+    "| --- | --- | --- | --- | --- |",
+    ...rows,
+    "",
+    `Visibility (send → in the API) with a background load of ${Math.round(bestCollector6 / 2)} events/s, ${visibility.samples} markers: p50 ${visibility.p50.toFixed(0)} ms, p99 ${visibility.p99.toFixed(0)} ms.`,
+  ].join("\n");
+  log(`\n${table}\n`);
+
+  mkdirSync(options.out, { recursive: true });
+  const series: Series[] = Object.entries(results).map(([name, { trials }]) => ({ name, points: trials.map((t) => [t.offered, t.ratio * 100] as [number, number]) }));
+  writeFileSync(join(options.out, "stored-vs-offered.svg"), renderChart({ title: "Stored % against offered rate (loopback, 2 cores)", xLabel: "offered events/s", yLabel: "stored %", series, yMin: 50, yMax: 100 }));
+  writeFileSync(join(options.out, "results.json"), JSON.stringify({ when: new Date().toISOString(), seconds: SECONDS, results, visibility }, null, 2));
+  writeFileSync(join(options.out, "results.md"), `${table}\n`);
+  log(`bench: wrote ${join(options.out, "stored-vs-offered.svg")}, results.json and results.md`);
+  rmSync(work, { recursive: true, force: true });
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`bench: ${error.stack}\n`);
+  process.exit(1);
+});
