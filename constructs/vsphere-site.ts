@@ -19,6 +19,13 @@ export interface VsphereSiteProps {
   /** Parent folder; this construct creates `<parentFolder>/<environment>` below it. */
   readonly parentFolder: string;
   readonly environment: string;
+  /** Folder name under parentFolder. Default: the environment. */
+  readonly folderName?: string;
+  /**
+   * Which stack's objects these are (e.g. "platform", "vpn"). vCenter tag categories are
+   * global, so each stack's categories carry the environment and this scope in their names.
+   */
+  readonly scope: string;
   readonly owner: string;
   readonly templateName: string;
   /** Port groups by role, e.g. `{ platform: "pg-platform" }`. */
@@ -86,12 +93,15 @@ export class VsphereSite extends Construct {
     for (const [role, name] of Object.entries(props.networks)) {
       this.networks.set(role, new DataVsphereNetwork(this, `network_${role}`, { name, datacenterId }));
     }
-    this.folder = new Folder(this, "folder", { path: `${props.parentFolder}/${props.environment}`, type: "vm", datacenterId });
+    this.folder = new Folder(this, "folder", {
+      path: `${props.parentFolder}/${props.folderName ?? props.environment}`,
+      type: "vm",
+      datacenterId,
+    });
 
-    // vCenter tag categories are global, so they carry the environment in their names.
     const category = (kind: string) =>
       new TagCategory(this, `category_${kind}`, {
-        name: `${props.environment}-${kind}`,
+        name: `${props.environment}-${props.scope}-${kind}`,
         cardinality: "SINGLE",
         associableTypes: ["VirtualMachine"],
       });

@@ -64,8 +64,8 @@ describe.each([
 
 describe("stacks per tier", () => {
   it("gives production and staging their own cluster, VMs and analytics", () => {
-    expect([...synthBranch("main").stacks.keys()]).toEqual(["analytics-main", "cluster-main", "platform-main"]);
-    expect([...synthBranch("staging").stacks.keys()]).toEqual(["analytics-staging", "cluster-staging", "platform-staging"]);
+    expect([...synthBranch("main").stacks.keys()]).toEqual(["analytics-main", "cluster-main", "platform-main", "vpn-main"]);
+    expect([...synthBranch("staging").stacks.keys()]).toEqual(["analytics-staging", "cluster-staging", "platform-staging", "vpn-staging"]);
   });
 
   it("gives a preview only an analytics stack, without VMs or cluster, pointed at the staging cluster", () => {

@@ -4,15 +4,17 @@ import type { Environment } from "../lib/environment";
 import { AnalyticsStack } from "./analytics-stack";
 import { ClusterStack } from "./cluster-stack";
 import { PlatformStack } from "./platform-stack";
+import { VpnStack } from "./vpn-stack";
 
 export interface EnvironmentStacks {
   readonly cluster?: ClusterStack;
   readonly platform?: PlatformStack;
+  readonly vpn?: VpnStack;
   readonly analytics: AnalyticsStack;
 }
 
 /**
- * Production and staging own their cluster (PKI and cloud-init), VMs and analytics releases;
+ * Production and staging own their cluster (PKI and cloud-init), VMs, VPN gateway and analytics releases;
  * a preview only gets an analytics stack in a namespace of the staging cluster.
  */
 export function addEnvironmentStacks(app: App, environment: Environment, site: SiteConfig): EnvironmentStacks {
@@ -28,8 +30,9 @@ export function addEnvironmentStacks(app: App, environment: Environment, site: S
     serverUserData: cluster.cluster.serverUserData,
     agentUserData: cluster.cluster.agentUserData,
   });
+  const vpn = new VpnStack(app, environment.stackId("vpn"), { environment, site, tier });
   const analytics = new AnalyticsStack(app, environment.stackId("analytics"), { environment, site, clusterAccess: cluster.access });
   // The API answers only once the VMs have booted k3s.
   analytics.addDependency(platform);
-  return { cluster, platform, analytics };
+  return { cluster, platform, vpn, analytics };
 }

@@ -37,6 +37,7 @@ export class PlatformStack extends TerraformStack {
       datastore: site.vsphere.datastore,
       parentFolder: site.vsphere.folder,
       environment: environment.slug,
+      scope: "platform",
       owner: site.owner,
       templateName: site.vsphere.template.name,
       networks: { platform: site.vsphere.networks.platform },

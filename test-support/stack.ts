@@ -15,6 +15,7 @@ export function testVsphereSite(stack: TerraformStack): VsphereSite {
     datastore: "ds",
     parentFolder: "streamstats",
     environment: "test",
+    scope: "test",
     owner: "platform-team",
     templateName: "debian-12",
     networks: { platform: "pg-platform", external: "pg-dmz" },

@@ -143,7 +143,10 @@ async function startCollector(): Promise<Receiver> {
     async settledCount() {
       let previous = -1;
       for (;;) {
-        const quality = (await (await fetch(`http://127.0.0.1:${httpPort}/api/v1/quality?from=0&to=1`)).json()) as { stored: number; queueDepth: number };
+        const quality = (await (await fetch(`http://127.0.0.1:${httpPort}/api/v1/quality?from=0&to=1`)).json()) as {
+          stored: number;
+          queueDepth: number;
+        };
         if (quality.queueDepth === 0 && quality.stored === previous) return quality.stored;
         previous = quality.stored;
         await sleep(400);
@@ -161,7 +164,9 @@ async function startStatsd(): Promise<Receiver> {
     config,
     `{ port: ${udpPort}, address: "127.0.0.1", mgmt_port: ${nextPort++}, mgmt_address: "127.0.0.1", flushInterval: 500, deleteIdleStats: true, backends: [${JSON.stringify(join(__dirname, "statsd-count-backend.js"))}], countFile: ${JSON.stringify(countFile)} }`,
   );
-  const child = spawn(process.execPath, [join(root, "node_modules", "statsd", "stats.js"), config], { stdio: ["ignore", "ignore", "inherit"] });
+  const child = spawn(process.execPath, [join(root, "node_modules", "statsd", "stats.js"), config], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
   // statsd has no readiness endpoint: wait for its first flush to write the count file.
   const deadline = Date.now() + 10_000;
   while (!existsSync(countFile) && Date.now() < deadline) await sleep(100);
@@ -204,12 +209,26 @@ async function trial(sender: string, system: Trial["system"], perDatagram: numbe
   const templates = join(work, `${system}-${perDatagram}.tpl`);
   writeFileSync(templates, system === "collector" ? collectorTemplates(perDatagram) : statsdTemplates(perDatagram));
   try {
-    const output = execFileSync(sender, ["127.0.0.1", String(receiver.udpPort), String(eventsPerSecond / perDatagram), String(SECONDS), templates], { encoding: "utf8" });
+    const output = execFileSync(
+      sender,
+      ["127.0.0.1", String(receiver.udpPort), String(eventsPerSecond / perDatagram), String(SECONDS), templates],
+      { encoding: "utf8" },
+    );
     const [, datagrams, seconds] = /sent=(\d+) seconds=([\d.]+)/.exec(output)!;
     const sent = Number(datagrams) * perDatagram;
     const stored = await receiver.settledCount();
-    const result = { system, perDatagram, offered: eventsPerSecond, sent, stored, ratio: stored / sent, storedPerSecond: stored / Number(seconds) };
-    log(`${system.padEnd(9)} ${perDatagram}/dgram offered ${String(eventsPerSecond).padStart(7)}/s  sent ${String(sent).padStart(8)}  stored ${String(stored).padStart(8)}  ${(result.ratio * 100).toFixed(3)} %`);
+    const result = {
+      system,
+      perDatagram,
+      offered: eventsPerSecond,
+      sent,
+      stored,
+      ratio: stored / sent,
+      storedPerSecond: stored / Number(seconds),
+    };
+    log(
+      `${system.padEnd(9)} ${perDatagram}/dgram offered ${String(eventsPerSecond).padStart(7)}/s  sent ${String(sent).padStart(8)}  stored ${String(stored).padStart(8)}  ${(result.ratio * 100).toFixed(3)} %`,
+    );
     return result;
   } finally {
     await receiver.stop();
@@ -226,7 +245,9 @@ async function sweep(sender: string, system: Trial["system"], perDatagram: numbe
     misses = result.ratio >= TARGET ? 0 : misses + 1;
     if (misses >= 2) break;
   }
-  const passing = trials.filter((t) => t.ratio >= TARGET);
+  // The sustained rate: the last pass before the first miss (a lucky pass above a miss is noise).
+  const firstMiss = trials.findIndex((t) => t.ratio < TARGET);
+  const passing = (firstMiss === -1 ? trials : trials.slice(0, firstMiss)).filter((t) => t.ratio >= TARGET);
   return { trials, best: passing[passing.length - 1] };
 }
 
@@ -235,20 +256,40 @@ async function latency(sender: string, backgroundEventsPerSecond: number): Promi
   const receiver = await startCollector();
   const templates = join(work, "latency.tpl");
   writeFileSync(templates, collectorTemplates(6));
-  const load = spawn(sender, ["127.0.0.1", String(receiver.udpPort), String(backgroundEventsPerSecond / 6), "60", templates], { stdio: "ignore" });
+  const load = spawn(sender, ["127.0.0.1", String(receiver.udpPort), String(backgroundEventsPerSecond / 6), "60", templates], {
+    stdio: "ignore",
+  });
   const socket = createSocket("udp4");
   const samples: number[] = [];
   try {
     await sleep(1000);
     for (let index = 0; index < 100; index++) {
       const region = `latency-${index}`;
-      const marker = { v: 1, id: `latency-${Date.now()}-${index}`, type: "heartbeat", sid: `lat-${index}`, uid: "lat", t: Date.now(), seq: 1, region, device: "bench", pid: `lat-${index}`, track: "lat", artist: "lat", pos: 31000, listened: 31000, source: "other" };
+      const marker = {
+        v: 1,
+        id: `latency-${Date.now()}-${index}`,
+        type: "heartbeat",
+        sid: `lat-${index}`,
+        uid: "lat",
+        t: Date.now(),
+        seq: 1,
+        region,
+        device: "bench",
+        pid: `lat-${index}`,
+        track: "lat",
+        artist: "lat",
+        pos: 31000,
+        listened: 31000,
+        source: "other",
+      };
       const sentAt = performance.now();
       socket.send(JSON.stringify(marker), receiver.udpPort, "127.0.0.1");
       for (;;) {
         const to = Date.now() + 1000;
         // The marker's own region: it is visible once the API ranks its stream.
-        const top = (await (await fetch(`http://127.0.0.1:${receiver.httpPort}/api/v1/top?by=track&from=${to - 600_000}&to=${to}&region=${region}`)).json()) as Array<{ streams: number }>;
+        const top = (await (
+          await fetch(`http://127.0.0.1:${receiver.httpPort}/api/v1/top?by=track&from=${to - 600_000}&to=${to}&region=${region}`)
+        ).json()) as Array<{ streams: number }>;
         if (top[0]?.streams === 1) break;
         if (performance.now() - sentAt > 30_000) throw new Error(`marker ${index} not visible after 30 s`);
         await sleep(5);
@@ -293,9 +334,25 @@ async function main(): Promise<void> {
   log(`\n${table}\n`);
 
   mkdirSync(options.out, { recursive: true });
-  const series: Series[] = Object.entries(results).map(([name, { trials }]) => ({ name, points: trials.map((t) => [t.offered, t.ratio * 100] as [number, number]) }));
-  writeFileSync(join(options.out, "stored-vs-offered.svg"), renderChart({ title: "Stored % against offered rate (loopback, 2 cores)", xLabel: "offered events/s", yLabel: "stored %", series, yMin: 50, yMax: 100 }));
-  writeFileSync(join(options.out, "results.json"), JSON.stringify({ when: new Date().toISOString(), seconds: SECONDS, results, visibility }, null, 2));
+  const series: Series[] = Object.entries(results).map(([name, { trials }]) => ({
+    name,
+    points: trials.map((t) => [t.offered, t.ratio * 100] as [number, number]),
+  }));
+  writeFileSync(
+    join(options.out, "stored-vs-offered.svg"),
+    renderChart({
+      title: "Stored % against offered rate (loopback, 2 cores)",
+      xLabel: "offered events/s",
+      yLabel: "stored %",
+      series,
+      yMin: 50,
+      yMax: 100,
+    }),
+  );
+  writeFileSync(
+    join(options.out, "results.json"),
+    JSON.stringify({ when: new Date().toISOString(), seconds: SECONDS, results, visibility }, null, 2),
+  );
   writeFileSync(join(options.out, "results.md"), `${table}\n`);
   log(`bench: wrote ${join(options.out, "stored-vs-offered.svg")}, results.json and results.md`);
   rmSync(work, { recursive: true, force: true });

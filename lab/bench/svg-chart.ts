@@ -26,7 +26,9 @@ export function renderChart(options: ChartOptions): string {
   const xs = options.series.flatMap((s) => s.points.map(([x]) => x));
   const xMax = Math.max(1, ...xs);
   const x = (value: number) => left + (value / xMax) * (width - left - right);
-  const y = (value: number) => top + (1 - (Math.max(options.yMin, Math.min(options.yMax, value)) - options.yMin) / (options.yMax - options.yMin)) * (height - top - bottom);
+  const y = (value: number) =>
+    top +
+    (1 - (Math.max(options.yMin, Math.min(options.yMax, value)) - options.yMin) / (options.yMax - options.yMin)) * (height - top - bottom);
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
@@ -44,7 +46,9 @@ export function renderChart(options: ChartOptions): string {
   parts.push(`<line x1="${left}" y1="${y(99.9)}" x2="${width - right}" y2="${y(99.9)}" stroke="#999" stroke-dasharray="4 3"/>`);
   parts.push(`<text x="${width - right - 4}" y="${y(99.9) - 4}" text-anchor="end" fill="#777">99.9 %</text>`);
   parts.push(`<text x="${(left + width - right) / 2}" y="${height - 18}" text-anchor="middle">${escape(options.xLabel)}</text>`);
-  parts.push(`<text x="18" y="${(top + height - bottom) / 2}" text-anchor="middle" transform="rotate(-90 18 ${(top + height - bottom) / 2})">${escape(options.yLabel)}</text>`);
+  parts.push(
+    `<text x="18" y="${(top + height - bottom) / 2}" text-anchor="middle" transform="rotate(-90 18 ${(top + height - bottom) / 2})">${escape(options.yLabel)}</text>`,
+  );
   options.series.forEach((series, index) => {
     const color = COLORS[index % COLORS.length];
     const path = series.points.map(([px, py]) => `${x(px).toFixed(1)},${y(py).toFixed(1)}`).join(" ");

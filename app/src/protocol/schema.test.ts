@@ -12,7 +12,12 @@ const validate = new Ajv2020({ strict: true, strictRequired: false, allErrors: t
 /** The published JSON Schema and the collector's decoder must agree on what is valid. */
 describe("protocol.schema.json", () => {
   it("accepts what the decoder accepts", () => {
-    for (const event of [sampleEvent(), sessionStart(), sampleEvent({ type: "buffer_end", stall: 10 }), { ...sessionStart(), type: "error", code: "E" }]) {
+    for (const event of [
+      sampleEvent(),
+      sessionStart(),
+      sampleEvent({ type: "buffer_end", stall: 10 }),
+      { ...sessionStart(), type: "error", code: "E" },
+    ]) {
       expect(validateEvent(event).ok).toBe(true);
       expect(validate(event)).toBe(true);
     }

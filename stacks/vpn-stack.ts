@@ -1,0 +1,71 @@
+import { TlsProvider } from "@cdktf/provider-tls/lib/provider";
+import { TerraformOutput, TerraformStack } from "cdktf";
+import type { Construct } from "constructs";
+import { planNodes } from "../config/node-plan";
+import type { ClusterTierConfig, SiteConfig } from "../config/schema";
+import { VpnGateway } from "../constructs/vpn-gateway";
+import { VsphereSite } from "../constructs/vsphere-site";
+import { useStateBackend } from "../lib/backend";
+import type { Environment } from "../lib/environment";
+
+export interface VpnStackProps {
+  readonly environment: Environment;
+  readonly site: SiteConfig;
+  readonly tier: ClusterTierConfig;
+}
+
+/** The environment's AnyConnect-compatible gateway (ocserv) and its users' certificates. */
+export class VpnStack extends TerraformStack {
+  readonly gateway: VpnGateway;
+
+  constructor(scope: Construct, id: string, props: VpnStackProps) {
+    super(scope, id);
+    useStateBackend(this, props.site.backend);
+    new TlsProvider(this, "tls");
+    const { site, tier, environment } = props;
+    const plan = planNodes(environment, tier);
+    const vsphere = new VsphereSite(this, "vsphere", {
+      server: site.vsphere.server,
+      allowUnverifiedSsl: site.vsphere.allowUnverifiedSsl,
+      datacenter: site.vsphere.datacenter,
+      computeCluster: site.vsphere.computeCluster,
+      datastore: site.vsphere.datastore,
+      parentFolder: site.vsphere.folder,
+      // The platform stack owns the environment's folder; the gateway gets one of its own.
+      folderName: environment.resourceName("vpn"),
+      environment: environment.slug,
+      scope: "vpn",
+      owner: site.owner,
+      templateName: site.vsphere.template.name,
+      networks: { platform: site.vsphere.networks.platform, external: site.vsphere.networks.external },
+    });
+    this.gateway = new VpnGateway(this, "gateway", {
+      site: vsphere,
+      name: plan.vpnGateway.name,
+      size: tier.vpnGateway.vm,
+      templateDiskGiB: site.vsphere.template.diskGiB,
+      externalAddress: tier.vpn.externalAddress,
+      externalGateway: tier.vpn.externalGateway,
+      platformAddress: `${plan.vpnGateway.address}/${plan.prefixLength}`,
+      dnsServers: site.dns.servers,
+      searchDomains: site.dns.searchDomains,
+      ntpServers: site.ntp,
+      sshAuthorizedKeys: site.sshPublicKeys,
+      sshFrom: site.opsNetworks,
+      pool: tier.vpn.pool,
+      // Split tunnel: the platform network (nodes and MetalLB range) only.
+      routes: [tier.network.cidr],
+      users: site.vpn.users,
+    });
+
+    const output = (name: string, value: string, description: string, sensitive = false) =>
+      new TerraformOutput(this, name, { value, description, sensitive }).overrideLogicalId(name);
+    output("vpn_endpoint", `https://${tier.vpn.externalAddress.split("/")[0]}/`, "AnyConnect server URL");
+    output("server_cert_pem", this.gateway.serverCertPem, "Gateway certificate; clients pin its public key");
+    output("client_ca_pem", this.gateway.clientCa.certPem, "CA that issues VPN user certificates");
+    for (const [user, certificate] of this.gateway.userCertificates) {
+      output(`user_${user.replace(/[^a-z0-9_]/g, "_")}_cert_pem`, certificate.certPem, `${user}'s VPN certificate`, true);
+      output(`user_${user.replace(/[^a-z0-9_]/g, "_")}_key_pem`, certificate.keyPem, `${user}'s VPN private key`, true);
+    }
+  }
+}
