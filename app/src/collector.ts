@@ -3,13 +3,14 @@ import pino, { type Logger } from "pino";
 import type { CollectorConfig } from "./config";
 import { createHttpServer } from "./http/server";
 import { createMetrics, type CollectorMetrics } from "./metrics";
-import { Batcher } from "./pipeline/batcher";
+import { Batcher, type BatchSink } from "./pipeline/batcher";
 import { DedupeWindow } from "./pipeline/dedupe-window";
 import { IngestPipeline } from "./pipeline/ingest";
 import { IngestStats } from "./pipeline/ingest-stats";
 import { UdpSource } from "./source/udp-source";
-import { DuckDbStore } from "./store/duckdb-store";
+import { lineSinkFor } from "./store/lines";
 import type { Store } from "./store/store";
+import { ThreadedStore } from "./store/threaded-store";
 
 const LOSS_REFRESH_MS = 10_000;
 
@@ -22,7 +23,7 @@ export class Collector {
   readonly source: UdpSource;
   readonly http: FastifyInstance;
   readonly metrics: CollectorMetrics;
-  private readonly batcher: Batcher;
+  private readonly batcher: Batcher<string>;
   private readonly dedupe: DedupeWindow;
   private ready = false;
   private lossTimer?: NodeJS.Timeout;
@@ -30,10 +31,11 @@ export class Collector {
   private constructor(
     readonly config: CollectorConfig,
     readonly store: Store,
+    sink: BatchSink<string>,
     readonly log: Logger,
   ) {
     this.batcher = new Batcher(
-      store,
+      sink,
       { batchSize: config.batchSize, flushIntervalMs: config.flushIntervalMs, maxQueue: config.maxQueue },
       {
         onFlush: (events, seconds) => {
@@ -67,10 +69,15 @@ export class Collector {
     });
   }
 
+  /**
+   * By default the store runs on its own thread (ThreadedStore) and batches cross as wire
+   * lines; a store passed in (tests, other stores) is written on this thread.
+   */
   static async create(config: CollectorConfig, options: { store?: Store; log?: Logger } = {}): Promise<Collector> {
     const log = options.log ?? pino({ level: config.logLevel, base: { service: "collector" } });
-    const store = options.store ?? (await DuckDbStore.open({ path: config.duckdbPath }));
-    return new Collector(config, store, log);
+    if (options.store) return new Collector(config, options.store, lineSinkFor(options.store), log);
+    const store = new ThreadedStore({ kind: "duckdb", path: config.duckdbPath });
+    return new Collector(config, store, { writeBatch: (lines) => store.writeLines(lines) }, log);
   }
 
   async start(): Promise<void> {

@@ -1,7 +1,6 @@
-import type { PlaybackEvent } from "../protocol/event";
-
-export interface BatchSink {
-  writeBatch(events: readonly PlaybackEvent[]): Promise<void>;
+/** Where batches go: a Store (events) or a store thread (the events' wire lines). */
+export interface BatchSink<T> {
+  writeBatch(items: readonly T[]): Promise<void>;
 }
 
 export interface BatcherOptions {
@@ -24,16 +23,16 @@ export interface BatcherEvents {
  * The bounded queue between ingest and the store. Events that were accepted stay here until
  * the store has them: a failed write is retried with the same batch, never dropped.
  */
-export class Batcher {
-  private pending: PlaybackEvent[] = [];
-  private inFlight: readonly PlaybackEvent[] = [];
+export class Batcher<T> {
+  private pending: T[] = [];
+  private inFlight: readonly T[] = [];
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
   private failures = 0;
   private stopped = false;
 
   constructor(
-    private readonly sink: BatchSink,
+    private readonly sink: BatchSink<T>,
     private readonly options: BatcherOptions,
     private readonly events: BatcherEvents = {},
   ) {
@@ -53,8 +52,8 @@ export class Batcher {
   }
 
   /** Queues an accepted event; the caller checks `hasRoom` first (overload is its decision). */
-  add(event: PlaybackEvent): void {
-    this.pending.push(event);
+  add(item: T): void {
+    this.pending.push(item);
     if (this.pending.length >= this.options.batchSize && this.failures === 0) void this.flush();
     else if (!this.timer && !this.stopped) this.timer = setTimeout(() => void this.flush(), this.options.flushIntervalMs).unref();
   }

@@ -20,7 +20,8 @@ export class IngestPipeline implements DecodeSink {
   constructor(
     private readonly stats: IngestStats,
     private readonly dedupe: DedupeWindow,
-    private readonly batcher: Batcher,
+    /** Holds accepted events as their wire lines; the store thread parses them again. */
+    private readonly batcher: Batcher<string>,
     private readonly options: IngestOptions,
     private readonly clock: () => number = Date.now,
   ) {}
@@ -41,7 +42,7 @@ export class IngestPipeline implements DecodeSink {
     }
   }
 
-  accept(event: PlaybackEvent): void {
+  accept(event: PlaybackEvent, line: string): void {
     this.stats.events++;
     const skew = event.t - this.now;
     if (skew > this.options.maxSkewMs || skew < -this.options.maxSkewMs) return this.refuse("skew");
@@ -49,7 +50,7 @@ export class IngestPipeline implements DecodeSink {
     if (!this.batcher.hasRoom) return this.refuse("overload");
     if (this.dedupe.seenOrAdd(event.id, this.now)) return this.refuse("duplicate");
     this.stats.accepted++;
-    this.batcher.add(event);
+    this.batcher.add(line);
   }
 
   reject(reason: RejectReason): void {

@@ -106,7 +106,8 @@ export function validateEvent(value: unknown): Validation {
 
 /** Receives each line's outcome; the decoder allocates no result arrays. */
 export interface DecodeSink {
-  accept(event: PlaybackEvent): void;
+  /** A valid event, with the exact line it came from (cheap to hand to another thread). */
+  accept(event: PlaybackEvent, line: string): void;
   reject(reason: RejectReason, detail: string): void;
 }
 
@@ -123,16 +124,17 @@ export function decodeDatagram(payload: Buffer, sink: DecodeSink): number {
     if (stop === -1) stop = end;
     if (stop > start) {
       lines++;
+      const line = payload.toString("utf8", start, stop);
       let parsed: unknown;
       try {
-        parsed = JSON.parse(payload.toString("utf8", start, stop));
+        parsed = JSON.parse(line);
       } catch {
         sink.reject("malformed", "not valid JSON");
         start = stop + 1;
         continue;
       }
       const result = validateEvent(parsed);
-      if (result.ok) sink.accept(result.event);
+      if (result.ok) sink.accept(result.event, line);
       else sink.reject(result.reason, result.detail);
     }
     start = stop + 1;
