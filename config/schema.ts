@@ -137,6 +137,8 @@ export const siteConfigSchema = z
     opsNetworks: z.array(cidr),
     vpn: z
       .object({
+        /** "operator": the gateway's TLS certificate comes from sensitive variables instead of the tls provider. */
+        serverCertificate: z.enum(["generated", "operator"]),
         groups: z.array(label).min(1),
         users: z.array(z.object({ name: label, group: label }).strict()),
       })

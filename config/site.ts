@@ -24,6 +24,7 @@ export const site: SiteConfigInput = {
   sshPublicKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk3bS8ZC9d0ZuKVfc2Ea7c5wT1m9yv1Fh0B2i0yF3ps ops@streamstats"],
   opsNetworks: ["10.99.0.0/24"],
   vpn: {
+    serverCertificate: "generated",
     groups: ["ops", "analysts"],
     users: [
       { name: "alice", group: "ops" },

@@ -90,3 +90,21 @@ describeWithTool(ocserv)("the ocserv.conf the stack writes passes the real ocser
     expect(run.status).toBe(0);
   });
 });
+
+describe("an operator-supplied gateway certificate", () => {
+  it("comes from variables (the key sensitive) instead of the tls provider", async () => {
+    const { siteInput } = await import("../test-support/synth");
+    const input = siteInput();
+    const result = synthBranch("main", { ...input, vpn: { ...input.vpn, serverCertificate: "operator" } });
+    const stack = result.stacks.get("vpn-main")!;
+    expect(stack.variable).toMatchObject({
+      vpn_server_cert_pem: { type: "string" },
+      vpn_server_key_pem: { type: "string", sensitive: true },
+    });
+    expect(stack.variable?.vpn_server_cert_pem.sensitive).toBeUndefined();
+    // Only the client CA is self-signed now.
+    expect(resourcesOfType(stack, "tls_self_signed_cert")).toHaveLength(1);
+    const userData = Object.entries((stack.locals ?? {}) as Record<string, string>).find(([name]) => name.includes("user_data"))![1];
+    expect(userData).toContain("${base64encode(var.vpn_server_key_pem)}");
+  });
+});

@@ -1,5 +1,5 @@
 import { TlsProvider } from "@cdktf/provider-tls/lib/provider";
-import { TerraformOutput, TerraformStack } from "cdktf";
+import { TerraformOutput, TerraformStack, TerraformVariable } from "cdktf";
 import type { Construct } from "constructs";
 import { planNodes } from "../config/node-plan";
 import type { ClusterTierConfig, SiteConfig } from "../config/schema";
@@ -56,6 +56,7 @@ export class VpnStack extends TerraformStack {
       // Split tunnel: the platform network (nodes and MetalLB range) only.
       routes: [tier.network.cidr],
       users: site.vpn.users,
+      ...(site.vpn.serverCertificate === "operator" ? { serverCertificate: this.operatorCertificate() } : {}),
     });
 
     const output = (name: string, value: string, description: string, sensitive = false) =>
@@ -67,5 +68,21 @@ export class VpnStack extends TerraformStack {
       output(`user_${user.replace(/[^a-z0-9_]/g, "_")}_cert_pem`, certificate.certPem, `${user}'s VPN certificate`, true);
       output(`user_${user.replace(/[^a-z0-9_]/g, "_")}_key_pem`, certificate.keyPem, `${user}'s VPN private key`, true);
     }
+  }
+
+  /** A certificate from the operator's own CA: the PEMs come from variables, the key sensitive. */
+  private operatorCertificate(): { certPem: string; keyPem: string } {
+    const cert = new TerraformVariable(this, "vpn_server_cert_pem", {
+      type: "string",
+      description: "Gateway certificate chain (PEM), TF_VAR_vpn_server_cert_pem",
+    });
+    const key = new TerraformVariable(this, "vpn_server_key_pem", {
+      type: "string",
+      sensitive: true,
+      description: "Gateway private key (PEM), TF_VAR_vpn_server_key_pem",
+    });
+    cert.overrideLogicalId("vpn_server_cert_pem");
+    key.overrideLogicalId("vpn_server_key_pem");
+    return { certPem: cert.stringValue, keyPem: key.stringValue };
   }
 }
