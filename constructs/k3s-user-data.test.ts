@@ -1,14 +1,8 @@
 import { parse } from "yaml";
 import { embeddedScripts, writtenFiles } from "../test-support/cloud-config";
 import { cloudInitSchema, describeWithTool, requireTool, shellcheck } from "../test-support/tools";
-import {
-  assertNoTemplateSyntax,
-  K3S_CA_FILES,
-  K3S_TLS_DIR,
-  k3sBootstrapScript,
-  renderK3sUserData,
-  type K3sUserDataProps,
-} from "./k3s-user-data";
+import { assertNoTemplateSyntax } from "./cloud-config";
+import { K3S_CA_FILES, K3S_TLS_DIR, k3sBootstrapScript, renderK3sUserData, type K3sUserDataProps } from "./k3s-user-data";
 
 const b64 = (text: string) => Buffer.from(text).toString("base64");
 const caFilesBase64 = Object.fromEntries(K3S_CA_FILES.map((name) => [name, b64(`pem of ${name}`)])) as Record<

@@ -1,4 +1,5 @@
 import { stringify } from "yaml";
+import { encodedFile, plainFile, renderCloudConfig, type WriteFile } from "./cloud-config";
 
 /** k3s release the cluster installs; bump deliberately, one minor at a time. */
 export const K3S_VERSION = "v1.33.5+k3s1";
@@ -114,24 +115,6 @@ function k3sConfig(props: K3sUserDataProps): string {
   });
 }
 
-interface WriteFile {
-  path: string;
-  permissions: string;
-  owner: string;
-  encoding?: "b64";
-  content: string;
-}
-
-/** base64 content: Terraform-generated PEMs and secrets stay one line in the YAML. */
-const encodedFile = (path: string, base64: string, permissions = "0600"): WriteFile => ({
-  path,
-  permissions,
-  owner: "root:root",
-  encoding: "b64",
-  content: base64,
-});
-const plainFile = (path: string, content: string, permissions = "0644"): WriteFile => ({ path, permissions, owner: "root:root", content });
-
 /** cloud-config for one k3s node; only servers receive CA keys and the server secret. */
 export function renderK3sUserData(props: K3sUserDataProps): string {
   if (props.role === "server" && props.bootstrap === "join" && !props.serverUrl) {
@@ -156,31 +139,11 @@ export function renderK3sUserData(props: K3sUserDataProps): string {
   } else {
     files.push(encodedFile(`${CONFIG_DIR}/agent-secret`, props.agentSecretBase64));
   }
-  const document = {
-    ntp: { enabled: true, servers: [...props.ntpServers] },
-    ssh_authorized_keys: [...props.sshAuthorizedKeys],
-    ssh_pwauth: false,
-    disable_root: true,
-    package_update: true,
+  return renderCloudConfig(props.nodeName, {
+    ntpServers: props.ntpServers,
+    sshAuthorizedKeys: props.sshAuthorizedKeys,
     packages: ["curl", "ca-certificates", "openssl", "open-iscsi", "nfs-common"],
-    write_files: files,
+    files,
     runcmd: [["/usr/local/sbin/k3s-bootstrap"]],
-  };
-  return assertNoTemplateSyntax(props.nodeName, `#cloud-config\n${stringify(document, { lineWidth: 0 })}`);
-}
-
-/**
- * Terraform reads `${` and `%{` in any string as template syntax, so a literal one in a script
- * would be evaluated (or fail) at plan time. Only cdktf's own token markers may use them.
- */
-export function assertNoTemplateSyntax(where: string, text: string): string {
-  const literal = text.replace(/\$\{TfToken\[[^\]]+\]\}/g, "");
-  const match = /\$\{|%\{/.exec(literal);
-  if (match) {
-    const context = literal.slice(Math.max(0, match.index - 30), match.index + 30);
-    throw new Error(
-      `${where}: user-data contains Terraform template syntax "${match[0]}" near ${JSON.stringify(context)}; escape it the Terraform way ($$ or %% before the brace)`,
-    );
-  }
-  return text;
+  });
 }

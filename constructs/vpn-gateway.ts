@@ -2,9 +2,8 @@ import { PrivateKey } from "@cdktf/provider-tls/lib/private-key";
 import { SelfSignedCert } from "@cdktf/provider-tls/lib/self-signed-cert";
 import { Fn } from "cdktf";
 import { Construct } from "constructs";
-import { stringify } from "yaml";
 import { isIpv4Cidr } from "../lib/ipv4";
-import { assertNoTemplateSyntax } from "./k3s-user-data";
+import { encodedFile, plainFile, renderCloudConfig } from "./cloud-config";
 import { OCSERV_PATHS, renderAllowedUsers, renderConnectScript, renderOcservConfig, type OcservConfigProps } from "./ocserv-config";
 import { TlsCertificateAuthority } from "./tls-certificate-authority";
 import { TlsIssuedCertificate } from "./tls-issued-certificate";
@@ -159,30 +158,20 @@ export class VpnGateway extends Construct {
       }),
     );
 
-    const file = (path: string, content: string, permissions = "0644") => ({ path, permissions, owner: "root:root", content });
-    const encoded = (path: string, pem: string, permissions = "0644") => ({
-      path,
-      permissions,
-      owner: "root:root",
-      encoding: "b64",
-      content: Fn.base64encode(pem),
-    });
-    const document = {
-      ntp: { enabled: true, servers: [...props.ntpServers] },
-      ssh_authorized_keys: [...props.sshAuthorizedKeys],
-      ssh_pwauth: false,
-      disable_root: true,
-      package_update: true,
+    const encoded = (path: string, pem: string, permissions = "0644") => encodedFile(path, Fn.base64encode(pem), permissions);
+    this.userData = renderCloudConfig(props.name, {
+      ntpServers: props.ntpServers,
+      sshAuthorizedKeys: props.sshAuthorizedKeys,
       packages: ["ocserv", "nftables"],
-      write_files: [
-        file(OCSERV_PATHS.config, ocservConf),
+      files: [
+        plainFile(OCSERV_PATHS.config, ocservConf),
         encoded(OCSERV_PATHS.serverCert, this.serverCertPem),
         encoded(OCSERV_PATHS.serverKey, serverKeyPem, "0600"),
         encoded(OCSERV_PATHS.clientCa, this.clientCa.certPem),
-        file(OCSERV_PATHS.allowedUsers, renderAllowedUsers(props.users)),
-        file(OCSERV_PATHS.connectScript, renderConnectScript(), "0755"),
-        file("/etc/sysctl.d/90-vpn-forwarding.conf", "net.ipv4.ip_forward = 1\n"),
-        file(
+        plainFile(OCSERV_PATHS.allowedUsers, renderAllowedUsers(props.users)),
+        plainFile(OCSERV_PATHS.connectScript, renderConnectScript(), "0755"),
+        plainFile("/etc/sysctl.d/90-vpn-forwarding.conf", "net.ipv4.ip_forward = 1\n"),
+        plainFile(
           "/etc/nftables.conf",
           renderVpnFirewall({ pool: props.pool, routes: props.routes, sshFrom: props.sshFrom, ...interfaces }),
           "0755",
@@ -195,8 +184,7 @@ export class VpnGateway extends Construct {
         ["systemctl", "enable", "ocserv"],
         ["systemctl", "restart", "ocserv"],
       ],
-    };
-    this.userData = assertNoTemplateSyntax(props.name, `#cloud-config\n${stringify(document, { lineWidth: 0 })}`);
+    });
 
     this.vm = new VsphereVm(this, "vm", {
       site: props.site,

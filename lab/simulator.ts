@@ -1,5 +1,6 @@
 import { createSocket, type Socket } from "node:dgram";
 import { packEvents } from "../app/src/client/packer";
+import { seededRandom } from "../lib/seeded-random";
 import type { PlaybackEvent, Source } from "../app/src/protocol/event";
 
 export interface SimulatorOptions {
@@ -48,17 +49,6 @@ const SOURCE_WEIGHTS: ReadonlyArray<readonly [Source, number]> = [
 const TICK_MS = 100;
 const HEARTBEAT_MS = 15_000;
 
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(state ^ (state >>> 15), 1 | state);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Listener {
   uid: string;
   region: string;
@@ -106,7 +96,7 @@ export class ListenerSimulator {
     }
     if (!(options.listeners >= 1)) throw new Error(`simulator: listeners ${options.listeners} must be at least 1`);
     if (!(options.speed > 0)) throw new Error(`simulator: speed ${options.speed} must be positive`);
-    this.random = prng(options.seed);
+    this.random = seededRandom(options.seed);
     this.trackCount = options.tracks ?? 500;
     this.zipfTotal = Array.from({ length: this.trackCount }, (_, index) => 1 / (index + 1)).reduce((sum, weight) => sum + weight, 0);
     this.socket = createSocket(options.host.includes(":") ? "udp6" : "udp4");

@@ -7,6 +7,7 @@ import { VsphereNodePool } from "../constructs/vsphere-node-pool";
 import type { ExposedPort } from "../lib/exposed-port";
 import { VsphereSite } from "../constructs/vsphere-site";
 import { useStateBackend } from "../lib/backend";
+import { vsphereSiteProps } from "./vsphere-site-props";
 import type { Environment } from "../lib/environment";
 
 export interface PlatformStackProps {
@@ -29,19 +30,11 @@ export class PlatformStack extends TerraformStack {
     useStateBackend(this, props.site.backend);
     const { site, tier, environment } = props;
     const plan = planNodes(environment, tier);
-    this.vsphere = new VsphereSite(this, "vsphere", {
-      server: site.vsphere.server,
-      allowUnverifiedSsl: site.vsphere.allowUnverifiedSsl,
-      datacenter: site.vsphere.datacenter,
-      computeCluster: site.vsphere.computeCluster,
-      datastore: site.vsphere.datastore,
-      parentFolder: site.vsphere.folder,
-      environment: environment.slug,
-      scope: "platform",
-      owner: site.owner,
-      templateName: site.vsphere.template.name,
-      networks: { platform: site.vsphere.networks.platform },
-    });
+    this.vsphere = new VsphereSite(
+      this,
+      "vsphere",
+      vsphereSiteProps(site, environment, "platform", { platform: site.vsphere.networks.platform }),
+    );
     const pool = (
       role: string,
       nodes: typeof plan.servers,

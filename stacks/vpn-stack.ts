@@ -6,6 +6,7 @@ import type { ClusterTierConfig, SiteConfig } from "../config/schema";
 import { VpnGateway } from "../constructs/vpn-gateway";
 import { VsphereSite } from "../constructs/vsphere-site";
 import { useStateBackend } from "../lib/backend";
+import { vsphereSiteProps } from "./vsphere-site-props";
 import type { Environment } from "../lib/environment";
 
 export interface VpnStackProps {
@@ -24,21 +25,18 @@ export class VpnStack extends TerraformStack {
     new TlsProvider(this, "tls");
     const { site, tier, environment } = props;
     const plan = planNodes(environment, tier);
-    const vsphere = new VsphereSite(this, "vsphere", {
-      server: site.vsphere.server,
-      allowUnverifiedSsl: site.vsphere.allowUnverifiedSsl,
-      datacenter: site.vsphere.datacenter,
-      computeCluster: site.vsphere.computeCluster,
-      datastore: site.vsphere.datastore,
-      parentFolder: site.vsphere.folder,
-      // The platform stack owns the environment's folder; the gateway gets one of its own.
-      folderName: environment.resourceName("vpn"),
-      environment: environment.slug,
-      scope: "vpn",
-      owner: site.owner,
-      templateName: site.vsphere.template.name,
-      networks: { platform: site.vsphere.networks.platform, external: site.vsphere.networks.external },
-    });
+    // The platform stack owns the environment's folder; the gateway gets one of its own.
+    const vsphere = new VsphereSite(
+      this,
+      "vsphere",
+      vsphereSiteProps(
+        site,
+        environment,
+        "vpn",
+        { platform: site.vsphere.networks.platform, external: site.vsphere.networks.external },
+        environment.resourceName("vpn"),
+      ),
+    );
     this.gateway = new VpnGateway(this, "gateway", {
       site: vsphere,
       name: plan.vpnGateway.name,
