@@ -14,7 +14,7 @@ const SOURCE_SET: ReadonlySet<string> = new Set(SOURCES);
 const NEWLINE = 0x0a;
 
 /** The result of validating one decoded JSON value. */
-export type Validation = { ok: true; event: PlaybackEvent } | { ok: false; reason: RejectReason; detail: string };
+export type Validation = { ok: true; event: PlaybackEvent } | Rejection;
 
 type Json = Record<string, unknown>;
 
@@ -26,13 +26,22 @@ function isCount(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }
 
-const fail = (reason: RejectReason, detail: string): Validation => ({ ok: false, reason, detail });
+export interface Rejection {
+  readonly ok: false;
+  readonly reason: RejectReason;
+  readonly detail: string;
+}
+
+const fail = (reason: RejectReason, detail: string): Rejection => ({ ok: false, reason, detail });
+
+const OPTIONAL_FIELDS = ["app", "bitrate", "pid", "track", "artist", "pos", "listened", "source", "stall", "code"] as const;
 
 /**
- * Checks one parsed event against protocol v1 and copies the known fields into a fresh object
- * (unknown fields are ignored and never stored). Never throws.
+ * Checks one parsed value against protocol v1 without copying anything: the receiving thread
+ * calls this for every event. Returns the rejection, or undefined when the event is valid.
+ * Known fields are checked whenever present; which ones are required depends on the type.
  */
-export function validateEvent(value: unknown): Validation {
+export function checkEvent(value: unknown): Rejection | undefined {
   if (value === null || typeof value !== "object" || Array.isArray(value)) return fail("malformed", "not a JSON object");
   const raw = value as Json;
   if (raw.v === undefined) return fail("schema", "v is missing");
@@ -46,67 +55,58 @@ export function validateEvent(value: unknown): Validation {
   if (!isText(raw.region, LIMITS.labelLength)) return fail("schema", "region must be a non-empty string");
   if (!isText(raw.device, LIMITS.labelLength)) return fail("schema", "device must be a non-empty string");
   const type = raw.type as EventType;
-  const event: PlaybackEvent = {
-    v: 1,
-    id: raw.id,
-    type,
-    sid: raw.sid,
-    uid: raw.uid,
-    t: raw.t,
-    seq: raw.seq,
-    region: raw.region,
-    device: raw.device,
-  };
-  if (raw.app !== undefined) {
-    if (!isText(raw.app, LIMITS.labelLength)) return fail("schema", "app must be a non-empty string");
-    event.app = raw.app;
-  }
-  if (raw.bitrate !== undefined) {
-    if (!isCount(raw.bitrate)) return fail("schema", "bitrate must be a non-negative integer");
-    event.bitrate = raw.bitrate;
-  }
-  // Known fields are checked whenever present; which ones are required depends on the type.
   const playback = PLAYBACK_TYPES.has(type);
   const missing = (field: string) => fail("schema", `${field} is required on ${type}`);
   const wrong = (field: string, expected: string) => fail("schema", `${field} must be ${expected}`);
-  if (raw.pid !== undefined) {
-    if (!isText(raw.pid, LIMITS.idLength)) return wrong("pid", "a non-empty string");
-    event.pid = raw.pid;
-  } else if (playback) return missing("pid");
-  if (raw.track !== undefined) {
-    if (!isText(raw.track, LIMITS.nameLength)) return wrong("track", "a non-empty string");
-    event.track = raw.track;
-  } else if (playback) return missing("track");
-  if (raw.artist !== undefined) {
-    if (!isText(raw.artist, LIMITS.nameLength)) return wrong("artist", "a non-empty string");
-    event.artist = raw.artist;
-  } else if (playback) return missing("artist");
-  if (raw.pos !== undefined) {
-    if (!isCount(raw.pos)) return wrong("pos", "a non-negative integer (ms)");
-    event.pos = raw.pos;
-  } else if (playback) return missing("pos");
-  if (raw.listened !== undefined) {
-    if (!isCount(raw.listened)) return wrong("listened", "a non-negative integer (ms)");
-    event.listened = raw.listened;
-  } else if (playback) return missing("listened");
-  if (raw.source !== undefined) {
-    if (typeof raw.source !== "string" || !SOURCE_SET.has(raw.source)) return wrong("source", `one of ${SOURCES.join(", ")}`);
-    event.source = raw.source as PlaybackEvent["source"];
-  } else if (playback) return missing("source");
-  if (raw.stall !== undefined) {
-    if (!isCount(raw.stall)) return wrong("stall", "a non-negative integer (ms)");
-    event.stall = raw.stall;
-  } else if (type === "buffer_end") return missing("stall");
-  if (raw.code !== undefined) {
-    if (!isText(raw.code, LIMITS.codeLength)) return wrong("code", "a non-empty string");
-    event.code = raw.code;
-  } else if (type === "error") return missing("code");
+  if (raw.app !== undefined && !isText(raw.app, LIMITS.labelLength)) return wrong("app", "a non-empty string");
+  if (raw.bitrate !== undefined && !isCount(raw.bitrate)) return wrong("bitrate", "a non-negative integer");
+  for (const [field, max] of [
+    ["pid", LIMITS.idLength],
+    ["track", LIMITS.nameLength],
+    ["artist", LIMITS.nameLength],
+  ] as const) {
+    if (raw[field] === undefined) {
+      if (playback) return missing(field);
+    } else if (!isText(raw[field], max)) return wrong(field, "a non-empty string");
+  }
+  for (const field of ["pos", "listened"] as const) {
+    if (raw[field] === undefined) {
+      if (playback) return missing(field);
+    } else if (!isCount(raw[field])) return wrong(field, "a non-negative integer (ms)");
+  }
+  if (raw.source === undefined) {
+    if (playback) return missing("source");
+  } else if (typeof raw.source !== "string" || !SOURCE_SET.has(raw.source)) return wrong("source", `one of ${SOURCES.join(", ")}`);
+  if (raw.stall === undefined) {
+    if (type === "buffer_end") return missing("stall");
+  } else if (!isCount(raw.stall)) return wrong("stall", "a non-negative integer (ms)");
+  if (raw.code === undefined) {
+    if (type === "error") return missing("code");
+  } else if (!isText(raw.code, LIMITS.codeLength)) return wrong("code", "a non-empty string");
+  return undefined;
+}
+
+/**
+ * Checks one parsed event and copies its known fields into a fresh object (unknown fields are
+ * ignored and never stored). Never throws.
+ */
+export function validateEvent(value: unknown): Validation {
+  const rejection = checkEvent(value);
+  if (rejection) return rejection;
+  const raw = value as Json;
+  const event = { v: 1, id: raw.id, type: raw.type, sid: raw.sid, uid: raw.uid, t: raw.t, seq: raw.seq, region: raw.region, device: raw.device } as PlaybackEvent;
+  for (const field of OPTIONAL_FIELDS) {
+    if (raw[field] !== undefined) (event as unknown as Json)[field] = raw[field];
+  }
   return { ok: true, event };
 }
 
 /** Receives each line's outcome; the decoder allocates no result arrays. */
 export interface DecodeSink {
-  /** A valid event, with the exact line it came from (cheap to hand to another thread). */
+  /**
+   * A valid event, as parsed (known fields checked; unknown fields may still be present), with
+   * the exact line it came from, which is cheap to hand to another thread.
+   */
   accept(event: PlaybackEvent, line: string): void;
   reject(reason: RejectReason, detail: string): void;
 }
@@ -133,9 +133,9 @@ export function decodeDatagram(payload: Buffer, sink: DecodeSink): number {
         start = stop + 1;
         continue;
       }
-      const result = validateEvent(parsed);
-      if (result.ok) sink.accept(result.event, line);
-      else sink.reject(result.reason, result.detail);
+      const rejection = checkEvent(parsed);
+      if (rejection) sink.reject(rejection.reason, rejection.detail);
+      else sink.accept(parsed as PlaybackEvent, line);
     }
     start = stop + 1;
   }
