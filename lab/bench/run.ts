@@ -129,8 +129,7 @@ async function startCollector(): Promise<Receiver> {
       join(work, `collector-${udpPort}.duckdb`),
       "--recv-buffer-bytes",
       String(4 << 20),
-      "--max-queue",
-      "1000000",
+      // Default queue bound (200k events): a store that falls behind shows up as overload, not as a hidden backlog.
       "--log-level",
       "warn",
     ],
