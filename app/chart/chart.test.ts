@@ -11,6 +11,10 @@ const variants: Record<string, string[]> = {
   production: ["-f", join(chart, "ci", "production-values.yaml")],
 };
 
+// Rendered objects are checked against the schemas above; the assertions below read them loosely.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type WithSpec = K8sObject & { spec: Record<string, any> };
+
 const find = (objects: K8sObject[], kind: string, suffix = "") =>
   objects.find((object) => object.kind === kind && object.metadata.name.endsWith(suffix));
 
@@ -51,7 +55,7 @@ describeWithTool(helm)("collector chart (real helm)", () => {
 
   describe("default values", () => {
     const objects = helmTemplate(helm!, chart);
-    const deployment = find(objects, "Deployment")! as K8sObject & { spec: Record<string, any> };
+    const deployment = find(objects, "Deployment")! as WithSpec;
     const pod = deployment.spec.template.spec;
     const container = pod.containers[0];
 
@@ -108,7 +112,7 @@ describeWithTool(helm)("collector chart (real helm)", () => {
     const objects = helmTemplate(helm!, chart, variants.production);
 
     it("uses a StatefulSet with a PVC for the store, and credentials from an existing Secret", () => {
-      const statefulSet = find(objects, "StatefulSet")! as K8sObject & { spec: Record<string, any> };
+      const statefulSet = find(objects, "StatefulSet")! as WithSpec;
       expect(find(objects, "Deployment")).toBeUndefined();
       expect(statefulSet.spec.volumeClaimTemplates[0]).toMatchObject({
         metadata: { name: "data" },
@@ -121,14 +125,14 @@ describeWithTool(helm)("collector chart (real helm)", () => {
     });
 
     it("scales on CPU and the custom metric, and is scraped by a ServiceMonitor", () => {
-      const hpa = find(objects, "HorizontalPodAutoscaler")! as K8sObject & { spec: Record<string, any> };
+      const hpa = find(objects, "HorizontalPodAutoscaler")! as WithSpec;
       expect(hpa.spec.scaleTargetRef).toMatchObject({ kind: "StatefulSet" });
       expect(hpa.spec.metrics.map((metric: { type: string }) => metric.type)).toEqual(["Resource", "Pods"]);
       expect(find(objects, "ServiceMonitor")!.spec).toMatchObject({ endpoints: [{ port: "http", path: "/metrics" }] });
     });
 
     it("lets only the VPN pool, ops networks and monitoring reach the API", () => {
-      const policy = find(objects, "NetworkPolicy")! as K8sObject & { spec: Record<string, any> };
+      const policy = find(objects, "NetworkPolicy")! as WithSpec;
       expect(policy.spec.ingress[1]).toEqual({
         ports: [{ port: "http", protocol: "TCP" }],
         from: [
