@@ -94,7 +94,17 @@ export function validateEvent(value: unknown): Validation {
   const rejection = checkEvent(value);
   if (rejection) return rejection;
   const raw = value as Json;
-  const event = { v: 1, id: raw.id, type: raw.type, sid: raw.sid, uid: raw.uid, t: raw.t, seq: raw.seq, region: raw.region, device: raw.device } as PlaybackEvent;
+  const event = {
+    v: 1,
+    id: raw.id,
+    type: raw.type,
+    sid: raw.sid,
+    uid: raw.uid,
+    t: raw.t,
+    seq: raw.seq,
+    region: raw.region,
+    device: raw.device,
+  } as PlaybackEvent;
   for (const field of OPTIONAL_FIELDS) {
     if (raw[field] !== undefined) (event as unknown as Json)[field] = raw[field];
   }
