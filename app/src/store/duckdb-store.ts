@@ -2,6 +2,7 @@ import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from "@duckdb
 import { STREAM_THRESHOLD_MS, type PlaybackEvent } from "../protocol/event";
 import { insightSql, type Fragment } from "./insight-sql";
 import type { InsightQuery, MinuteCount, RankBy, RankedName, RegionExperience, RegionQuality, Store, Summary, TrendingName } from "./store";
+import { summaryFromParts } from "./summary";
 
 /** Versioned, append-only migrations; each runs once, in order, inside a transaction. */
 const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
@@ -169,28 +170,13 @@ export class DuckDbStore implements Store {
   }
 
   async summary(query: InsightQuery): Promise<Summary> {
-    const [[streams], [plays], [stalls], [listened]] = await Promise.all([
-      this.query(insightSql.streams(query)),
-      this.query(insightSql.plays(query)),
-      this.query(insightSql.stalls(query)),
-      this.query(insightSql.listened(query)),
-    ]);
-    const started = num(plays.started);
-    const listenedMs = num(listened.listened);
-    const stallMs = num(stalls.stall);
-    const bufferEnds = num(stalls.buffer_ends);
-    return {
-      streams: num(streams.n),
-      playsStarted: started,
-      uniqueListeners: num(streams.listeners),
-      skipRate: started ? num(plays.skipped) / started : null,
-      completionRate: started ? num(plays.completed) / started : null,
-      stallMs,
-      listenedMs,
-      bufferingRatio: listenedMs ? stallMs / listenedMs : null,
-      bufferEnds,
-      rebuffersPerHour: listenedMs ? bufferEnds / (listenedMs / 3_600_000) : null,
-    };
+    const [[streams], [plays], [stalls], [listened]] = [
+      await this.query(insightSql.streams(query)),
+      await this.query(insightSql.plays(query)),
+      await this.query(insightSql.stalls(query)),
+      await this.query(insightSql.listened(query)),
+    ];
+    return summaryFromParts(streams, plays, stalls, listened);
   }
 
   async concurrentListeners(at: number, filters: Omit<InsightQuery, "from" | "to"> = {}): Promise<number> {

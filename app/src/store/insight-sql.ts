@@ -85,8 +85,12 @@ export const insightSql = {
     };
   },
 
-  streamsPerMinute: (q: InsightQuery) =>
-    windowed(q, (f) => `SELECT t - t % 60000 AS minute, count(*) AS n FROM streams WHERE ${inWindow}${f} GROUP BY minute ORDER BY minute`),
+  /** `minuteOf` lets a store round differently (ClickHouse 18.16 gets Int64 % constant wrong). */
+  streamsPerMinute: (q: InsightQuery, minuteOf: (column: string) => string = (column) => `${column} - ${column} % 60000`) =>
+    windowed(
+      q,
+      (f) => `SELECT ${minuteOf("t")} AS minute, count(*) AS n FROM streams WHERE ${inWindow}${f} GROUP BY minute ORDER BY minute`,
+    ),
 
   /** Ranking by streams; ties break by name so both stores agree. */
   top: (q: InsightQuery, by: RankBy, limit: number) =>

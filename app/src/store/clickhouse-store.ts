@@ -1,0 +1,269 @@
+import { createClient, type ClickHouseClient } from "@clickhouse/client";
+import { createHash } from "node:crypto";
+import { STREAM_THRESHOLD_MS, type PlaybackEvent } from "../protocol/event";
+import { insightSql, type Fragment } from "./insight-sql";
+import type { InsightQuery, MinuteCount, RankBy, RankedName, RegionExperience, RegionQuality, Store, Summary, TrendingName } from "./store";
+import { summaryFromParts } from "./summary";
+
+export interface ClickHouseStoreOptions {
+  readonly url: string;
+  readonly database: string;
+  readonly username?: string;
+  readonly password?: string;
+  /** Set for a cluster: ReplicatedMergeTree plus Distributed tables, DDL ON CLUSTER. */
+  readonly cluster?: string;
+}
+
+/** What the connected server supports; newer features are used only when present. */
+export interface ServerFeatures {
+  readonly version: string;
+  /** LowCardinality(String) left experimental in 19.x. */
+  readonly lowCardinality: boolean;
+  /** Table TTL (retention) arrived in 19.6. */
+  readonly ttl: boolean;
+}
+
+export function featuresOf(version: string): ServerFeatures {
+  const [major, minor] = version.split(".").map(Number);
+  const atLeast = (wantMajor: number, wantMinor: number) => major > wantMajor || (major === wantMajor && minor >= wantMinor);
+  return { version, lowCardinality: atLeast(19, 10), ttl: atLeast(19, 6) };
+}
+
+/**
+ * Start of the minute. Not `t - t % 60000`: ClickHouse 18.16 returns wrong (even negative)
+ * results for Int64 % constant, e.g. toInt64(1795688734700) % 60000 = -30836.
+ */
+export const clickHouseMinuteOf = (column: string): string => `intDiv(${column}, 60000) * 60000`;
+
+/** Renders `{name}` placeholders as literals: 18.16 has no server-side query parameters. */
+export function renderClickHouse(fragment: Fragment): string {
+  return fragment.sql.replace(/\{(\w+)\}/g, (_match, name: string) => {
+    const value = fragment.params[name];
+    if (value === undefined) throw new Error(`insight SQL: no value for {${name}}`);
+    if (typeof value === "number") {
+      if (!Number.isSafeInteger(Math.trunc(value))) throw new Error(`insight SQL: {${name}} ${value} is not an integer`);
+      return String(Math.trunc(value));
+    }
+    return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+  });
+}
+
+/** The versioned schema; DDL picks engines by cluster mode and column types by server features. */
+export function clickHouseMigrations(
+  options: Pick<ClickHouseStoreOptions, "cluster" | "database">,
+  features: ServerFeatures,
+): Array<{ version: number; statements: string[] }> {
+  const label = features.lowCardinality ? "LowCardinality(String)" : "String";
+  const onCluster = options.cluster ? ` ON CLUSTER ${options.cluster}` : "";
+  const db = options.database;
+  const local = options.cluster ? "events_local" : "events";
+  const engine = (table: string, kind: "MergeTree" | "AggregatingMergeTree") =>
+    options.cluster ? `Replicated${kind}('/clickhouse/tables/{shard}/${db}/${table}', '{replica}')` : `${kind}()`;
+  const statements = [
+    `CREATE TABLE IF NOT EXISTS ${db}.${local}${onCluster} (
+      id String, type ${label}, sid String, uid String, t Int64, seq Int64, region ${label}, device ${label},
+      app Nullable(String), bitrate Nullable(Int64), pid Nullable(String), track Nullable(String), artist Nullable(String),
+      pos Nullable(Int64), listened Nullable(Int64), source Nullable(String), stall Nullable(Int64), code Nullable(String),
+      received_at Int64, batch String
+    ) ENGINE = ${engine(local, "MergeTree")}
+    PARTITION BY toYYYYMMDD(toDateTime(intDiv(t, 1000)))
+    ORDER BY (t, sid)${features.ttl ? "\n    TTL toDateTime(intDiv(t, 1000)) + INTERVAL 400 DAY" : ""}`,
+  ];
+  if (options.cluster) {
+    statements.push(
+      `CREATE TABLE IF NOT EXISTS ${db}.events${onCluster} AS ${db}.events_local ENGINE = Distributed(${options.cluster}, ${db}, events_local, cityHash64(sid))`,
+    );
+  }
+  statements.push(
+    // One row per playback that reached the stream threshold, at its earliest qualifying event
+    // (distinct inner aliases: ClickHouse resolves an alias like \`t\` inside other aggregates).
+    `CREATE VIEW IF NOT EXISTS ${db}.streams${onCluster} AS
+     SELECT pid, first_uid AS uid, first_track AS track, first_artist AS artist, first_region AS region,
+            first_device AS device, first_source AS source, first_t AS t
+     FROM (
+       SELECT pid, argMin(uid, t) AS first_uid, argMin(track, t) AS first_track, argMin(artist, t) AS first_artist,
+              argMin(region, t) AS first_region, argMin(device, t) AS first_device, argMin(source, t) AS first_source, min(t) AS first_t
+       FROM ${db}.events WHERE listened >= ${STREAM_THRESHOLD_MS} GROUP BY pid
+     )`,
+    `CREATE TABLE IF NOT EXISTS ${db}.minute_rollup${onCluster} (
+      minute Int64, region String, device String, source String, type String,
+      events AggregateFunction(count), stall AggregateFunction(sum, Int64), listeners AggregateFunction(uniq, String)
+    ) ENGINE = ${engine("minute_rollup", "AggregatingMergeTree")}
+    PARTITION BY toYYYYMM(toDateTime(intDiv(minute, 1000)))
+    ORDER BY (minute, region, device, source, type)`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.minute_rollup_mv${onCluster} TO ${db}.minute_rollup AS
+     SELECT ${clickHouseMinuteOf("t")} AS minute, toString(region) AS region, toString(device) AS device, ifNull(source, '') AS source, toString(type) AS type,
+            countState() AS events, sumState(ifNull(stall, 0)) AS stall, uniqState(uid) AS listeners
+     FROM ${db}.${local} GROUP BY minute, region, device, source, type`,
+  );
+  return [{ version: 1, statements }];
+}
+
+/**
+ * The cluster store. Retries never count twice: every batch carries a token derived from its
+ * event ids, and a batch whose token is already stored is not inserted again (18.16 has no
+ * insert-block dedupe outside replicated tables).
+ */
+export class ClickHouseStore implements Store {
+  readonly kind = "clickhouse";
+  private features?: ServerFeatures;
+
+  private constructor(
+    private readonly client: ClickHouseClient,
+    readonly options: ClickHouseStoreOptions,
+  ) {}
+
+  static open(options: ClickHouseStoreOptions): ClickHouseStore {
+    if (!/^[a-z_][a-z0-9_]*$/.test(options.database))
+      throw new Error(`ClickHouseStore: database "${options.database}" must be a lower-case identifier`);
+    const client = createClient({
+      url: options.url,
+      username: options.username ?? "default",
+      password: options.password ?? "",
+      database: "default",
+      request_timeout: 30_000,
+    });
+    return new ClickHouseStore(client, options);
+  }
+
+  private async rows(sql: string): Promise<Record<string, unknown>[]> {
+    const result = await this.client.query({ query: sql, format: "JSONEachRow", clickhouse_settings: { database: this.options.database } });
+    return (await result.json()) as Record<string, unknown>[];
+  }
+
+  private query(fragment: Fragment): Promise<Record<string, unknown>[]> {
+    return this.rows(renderClickHouse(fragment));
+  }
+
+  async serverFeatures(): Promise<ServerFeatures> {
+    if (!this.features) {
+      const result = await this.client.query({ query: "SELECT version() AS version", format: "JSONEachRow" });
+      const [row] = (await result.json()) as Array<{ version: string }>;
+      this.features = featuresOf(row.version);
+    }
+    return this.features;
+  }
+
+  async migrate(): Promise<number> {
+    const features = await this.serverFeatures();
+    const db = this.options.database;
+    const onCluster = this.options.cluster ? ` ON CLUSTER ${this.options.cluster}` : "";
+    await this.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}${onCluster}` });
+    await this.client.command({
+      query: `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations${onCluster} (version UInt32, applied_at DateTime) ENGINE = TinyLog`,
+    });
+    const applied = new Set((await this.rows(`SELECT version FROM ${db}.schema_migrations`)).map((row) => Number(row.version)));
+    let latest = 0;
+    for (const migration of clickHouseMigrations(this.options, features)) {
+      latest = migration.version;
+      if (applied.has(migration.version)) continue;
+      // Every statement is IF NOT EXISTS: a migration interrupted half-way is safe to run again.
+      for (const statement of migration.statements) await this.client.command({ query: statement });
+      await this.client.insert({
+        table: `${db}.schema_migrations`,
+        values: [{ version: migration.version, applied_at: Math.floor(Date.now() / 1000) }],
+        format: "JSONEachRow",
+      });
+    }
+    return latest;
+  }
+
+  async writeBatch(events: readonly PlaybackEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const token = createHash("sha256")
+      .update(events.map((event) => event.id).join("\n"))
+      .digest("hex")
+      .slice(0, 32);
+    let minT = Infinity;
+    let maxT = -Infinity;
+    for (const event of events) {
+      if (event.t < minT) minT = event.t;
+      if (event.t > maxT) maxT = event.t;
+    }
+    const [existing] = await this.rows(`SELECT count() AS n FROM events WHERE t >= ${minT} AND t <= ${maxT} AND batch = '${token}'`);
+    if (Number(existing.n) > 0) return;
+    const receivedAt = Date.now();
+    await this.client.insert({
+      table: `${this.options.database}.events`,
+      format: "JSONEachRow",
+      values: events.map((event) => ({
+        app: null,
+        bitrate: null,
+        pid: null,
+        track: null,
+        artist: null,
+        pos: null,
+        listened: null,
+        source: null,
+        stall: null,
+        code: null,
+        ...event,
+        v: undefined,
+        received_at: receivedAt,
+        batch: token,
+      })),
+    });
+  }
+
+  async summary(query: InsightQuery): Promise<Summary> {
+    const [[streams], [plays], [stalls], [listened]] = await Promise.all([
+      this.query(insightSql.streams(query)),
+      this.query(insightSql.plays(query)),
+      this.query(insightSql.stalls(query)),
+      this.query(insightSql.listened(query)),
+    ]);
+    return summaryFromParts(streams, plays, stalls, listened);
+  }
+
+  async concurrentListeners(at: number, filters: Omit<InsightQuery, "from" | "to"> = {}): Promise<number> {
+    const [row] = await this.query(insightSql.concurrent(at, filters));
+    return Number(row.n);
+  }
+
+  async streamsPerMinute(query: InsightQuery): Promise<MinuteCount[]> {
+    return (await this.query(insightSql.streamsPerMinute(query, clickHouseMinuteOf))).map((row) => ({
+      minute: Number(row.minute),
+      count: Number(row.n),
+    }));
+  }
+
+  async top(query: InsightQuery, by: RankBy, limit: number): Promise<RankedName[]> {
+    return (await this.query(insightSql.top(query, by, limit))).map((row) => ({ name: String(row.name), streams: Number(row.n) }));
+  }
+
+  async trending(query: InsightQuery, by: RankBy, limit: number): Promise<TrendingName[]> {
+    return (await this.query(insightSql.trending(query, by, limit))).map((row) => ({
+      name: String(row.name),
+      streams: Number(row.n),
+      previous: Number(row.previous),
+      rise: Number(row.rise),
+    }));
+  }
+
+  async qualityByRegion(query: InsightQuery): Promise<RegionQuality[]> {
+    return (await this.query(insightSql.quality(query))).map((row) => {
+      const expected = Number(row.expected);
+      const received = Number(row.received);
+      return { region: String(row.region), expected, received, lossPercent: expected ? ((expected - received) / expected) * 100 : 0 };
+    });
+  }
+
+  async experienceByRegion(query: InsightQuery): Promise<RegionExperience[]> {
+    const regions = (await this.query(insightSql.regions(query))).map((row) => String(row.region));
+    return Promise.all(
+      regions.map(async (region) => {
+        const summary = await this.summary({ ...query, region });
+        return { region, skipRate: summary.skipRate, bufferingRatio: summary.bufferingRatio };
+      }),
+    );
+  }
+
+  async countEvents(): Promise<number> {
+    const [row] = await this.rows("SELECT count() AS n FROM events");
+    return Number(row.n);
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
