@@ -111,7 +111,25 @@ describeWithTool(helm)("collector chart (real helm)", () => {
   describe("production values", () => {
     const objects = helmTemplate(helm!, chart, variants.production);
 
-    it("uses a StatefulSet with a PVC for the store, and credentials from an existing Secret", () => {
+    it("points the collector at ClickHouse, with the password only in the Secret", () => {
+      const config = find(objects, "ConfigMap")!;
+      expect(config.data).toMatchObject({
+        COLLECTOR_STORE: "clickhouse",
+        COLLECTOR_CLICKHOUSE_URL: "http://clickhouse-streamstats:8123",
+        COLLECTOR_CLICKHOUSE_DATABASE: "streamstats",
+        COLLECTOR_CLICKHOUSE_USER: "collector",
+        COLLECTOR_CLICKHOUSE_CLUSTER: "streamstats",
+      });
+      expect(Object.keys(config.data!).some((key) => /PASSWORD/.test(key))).toBe(false);
+    });
+
+    it("requires a ClickHouse URL when the store is ClickHouse", () => {
+      expect(() => helmTemplate(helm!, chart, ["--set", "store.kind=clickhouse"])).toThrow(
+        /store\.clickhouse\.url is required when store\.kind is clickhouse/,
+      );
+    });
+
+    it("uses a StatefulSet with a PVC for the spool, and credentials from an existing Secret", () => {
       const statefulSet = find(objects, "StatefulSet")! as WithSpec;
       expect(find(objects, "Deployment")).toBeUndefined();
       expect(statefulSet.spec.volumeClaimTemplates[0]).toMatchObject({

@@ -76,7 +76,18 @@ export class Collector {
   static async create(config: CollectorConfig, options: { store?: Store; log?: Logger } = {}): Promise<Collector> {
     const log = options.log ?? pino({ level: config.logLevel, base: { service: "collector" } });
     if (options.store) return new Collector(config, options.store, lineSinkFor(options.store), log);
-    const store = new ThreadedStore({ kind: "duckdb", path: config.duckdbPath });
+    const store = new ThreadedStore(
+      config.store === "clickhouse"
+        ? {
+            kind: "clickhouse",
+            url: config.clickhouseUrl!,
+            database: config.clickhouseDatabase,
+            username: config.clickhouseUser,
+            password: config.clickhousePassword,
+            cluster: config.clickhouseCluster,
+          }
+        : { kind: "duckdb", path: config.duckdbPath },
+    );
     return new Collector(config, store, { writeBatch: (lines) => store.writeLines(lines) }, log);
   }
 

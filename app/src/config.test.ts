@@ -12,6 +12,8 @@ describe("collector config", () => {
     [{ batchSize: 100, maxQueue: 10 }, /maxQueue: maxQueue must be at least batchSize/],
     [{ logLevel: "loud" }, /logLevel: .*\(got "loud"\)/],
     [{ udpPrt: 1 }, /Unrecognized key: "udpPrt"/],
+    [{ store: "clickhouse" }, /clickhouseUrl: is required when store is clickhouse/],
+    [{ store: "postgres" }, /store: .*\(got "postgres"\)/],
   ])("rejects %j naming the setting", (input, message) => {
     expect(() => parseCollectorConfig(input as never)).toThrow(message);
   });

@@ -23,13 +23,31 @@ export const collectorConfigSchema = z
     maxQueue: positive.default(200_000),
     httpPort: port.default(8080),
     httpHost: z.string().min(1).default("0.0.0.0"),
-    store: z.enum(["duckdb"]).default("duckdb"),
+    store: z.enum(["duckdb", "clickhouse"]).default("duckdb"),
     duckdbPath: z.string().min(1).default("collector.duckdb"),
+    /** For store=clickhouse: the HTTP endpoint, e.g. http://clickhouse-streamstats:8123. */
+    clickhouseUrl: z.url().optional(),
+    clickhouseDatabase: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]*$/)
+      .default("streamstats"),
+    clickhouseUser: z.string().min(1).default("default"),
+    /** From a Secret or the environment (COLLECTOR_CLICKHOUSE_PASSWORD), never a flag in a manifest. */
+    clickhousePassword: z.string().default(""),
+    /** Set when ClickHouse runs as a cluster: replicated tables plus Distributed. */
+    clickhouseCluster: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/)
+      .optional(),
     shutdownTimeoutMs: positive.default(10_000),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .strict()
-  .refine((config) => config.maxQueue >= config.batchSize, { message: "maxQueue must be at least batchSize", path: ["maxQueue"] });
+  .refine((config) => config.maxQueue >= config.batchSize, { message: "maxQueue must be at least batchSize", path: ["maxQueue"] })
+  .refine((config) => config.store !== "clickhouse" || config.clickhouseUrl !== undefined, {
+    message: "is required when store is clickhouse",
+    path: ["clickhouseUrl"],
+  });
 
 export type CollectorConfigInput = z.input<typeof collectorConfigSchema>;
 export type CollectorConfig = z.output<typeof collectorConfigSchema>;

@@ -24,7 +24,12 @@ program
   .option("--max-queue <n>", "most events held for the store (COLLECTOR_MAX_QUEUE)")
   .option("--http-port <port>", "HTTP port (COLLECTOR_HTTP_PORT)")
   .option("--http-host <host>", "HTTP bind address (COLLECTOR_HTTP_HOST)")
+  .option("--store <kind>", "duckdb or clickhouse (COLLECTOR_STORE)")
   .option("--duckdb-path <path>", "DuckDB file, or :memory: (COLLECTOR_DUCKDB_PATH)")
+  .option("--clickhouse-url <url>", "ClickHouse HTTP endpoint (COLLECTOR_CLICKHOUSE_URL)")
+  .option("--clickhouse-database <name>", "ClickHouse database (COLLECTOR_CLICKHOUSE_DATABASE)")
+  .option("--clickhouse-user <name>", "ClickHouse user (COLLECTOR_CLICKHOUSE_USER); the password only from COLLECTOR_CLICKHOUSE_PASSWORD")
+  .option("--clickhouse-cluster <name>", "ClickHouse cluster for replicated tables (COLLECTOR_CLICKHOUSE_CLUSTER)")
   .option("--shutdown-timeout-ms <ms>", "drain bound on SIGTERM (COLLECTOR_SHUTDOWN_TIMEOUT_MS)")
   .option("--log-level <level>", "pino level (COLLECTOR_LOG_LEVEL)")
   .action(async (flags: Record<string, string>) => {

@@ -1,6 +1,6 @@
 import { sampleEvent } from "../../test/events";
 import { describeInsightSuite } from "../../test/insight-suite";
-import { startCollector } from "../../test/collector-harness";
+import { getJson, sendEvents, startCollector } from "../../test/collector-harness";
 import { startClickHouse, type RunningClickHouse } from "../../../test-support/clickhouse";
 import { describeWithTool, requireTool } from "../../../test-support/tools";
 import { clickHouseMigrations, clickHouseMinuteOf, ClickHouseStore, featuresOf, renderClickHouse } from "./clickhouse-store";
@@ -71,6 +71,28 @@ describeWithTool(binary)("ClickHouse store against a real server", () => {
     expect(await store.countEvents()).toBe(3);
     expect((await store.summary({ from: t, to: t + 10 })).streams).toBe(3);
   });
+});
+
+describeWithTool(binary)("the collector configured for ClickHouse", () => {
+  it("writes through its store thread and answers from ClickHouse", async () => {
+    const server = await startClickHouse(binary!);
+    const collector = await startCollector({ store: "clickhouse", clickhouseUrl: server.url, clickhouseDatabase: "configured" });
+    try {
+      expect(collector.store.kind).toBe("clickhouse (store thread)");
+      const t = Date.now();
+      await sendEvents(
+        collector,
+        [1, 2].map((n) => sampleEvent({ id: `cfg-${n}`, pid: `cfg-p${n}`, t: t - n, listened: 40_000 })),
+      );
+      const verify = ClickHouseStore.open({ url: server.url, database: "configured" });
+      expect(await verify.countEvents()).toBe(2);
+      await verify.close();
+      expect((await getJson<{ streams: number }>(collector, `/api/v1/summary?from=${t - 10}&to=${t + 10}`)).body.streams).toBe(2);
+    } finally {
+      await collector.stop();
+      await server.stop();
+    }
+  }, 60_000);
 });
 
 describeWithTool(binary)("shared insight suite on ClickHouse", () => {

@@ -3,6 +3,7 @@
  * never run on the thread that receives UDP. The main thread talks to it through ThreadedStore.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import { ClickHouseStore } from "./clickhouse-store";
 import { DuckDbStore } from "./duckdb-store";
 import { lineSinkFor } from "./lines";
 import type { Store } from "./store";
@@ -12,6 +13,14 @@ async function open(data: StoreWorkerData): Promise<Store> {
   switch (data.kind) {
     case "duckdb":
       return DuckDbStore.open({ path: data.path });
+    case "clickhouse":
+      return ClickHouseStore.open({
+        url: data.url,
+        database: data.database,
+        username: data.username,
+        password: data.password,
+        cluster: data.cluster,
+      });
   }
 }
 

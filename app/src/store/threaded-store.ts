@@ -4,7 +4,16 @@ import { Worker } from "node:worker_threads";
 import type { PlaybackEvent } from "../protocol/event";
 import type { InsightQuery, MinuteCount, RankBy, RankedName, RegionExperience, RegionQuality, Store, Summary, TrendingName } from "./store";
 
-export type StoreWorkerData = { readonly kind: "duckdb"; readonly path: string };
+export type StoreWorkerData =
+  | { readonly kind: "duckdb"; readonly path: string }
+  | {
+      readonly kind: "clickhouse";
+      readonly url: string;
+      readonly database: string;
+      readonly username: string;
+      readonly password: string;
+      readonly cluster?: string;
+    };
 
 type QueryMethod =
   | "migrate"
