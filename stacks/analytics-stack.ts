@@ -1,6 +1,9 @@
+import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { SiteConfig } from "../config/schema";
+import { AnalyticsPlatform } from "../constructs/analytics-platform";
+import { AnalyticsReleases } from "../constructs/analytics-releases";
 import { ClusterProviders } from "../constructs/cluster-providers";
 import { EnvironmentNamespace } from "../constructs/environment-namespace";
 import type { ClusterAccess } from "../constructs/k3s-cluster";
@@ -18,6 +21,9 @@ export interface AnalyticsStackProps {
 /** The environment's namespace and releases, deployed into its own or the staging cluster. */
 export class AnalyticsStack extends TerraformStack {
   readonly namespace: EnvironmentNamespace;
+  /** MetalLB and the ClickHouse operator: only in environments that own their cluster. */
+  readonly platform?: AnalyticsPlatform;
+  readonly releases: AnalyticsReleases;
 
   constructor(scope: Construct, id: string, props: AnalyticsStackProps) {
     super(scope, id);
@@ -35,6 +41,30 @@ export class AnalyticsStack extends TerraformStack {
       tier: environment.tier,
       branch: environment.branch,
       ...(environment.tier === "preview" ? { quota: site.tiers.preview.quota } : {}),
+    });
+    new RandomProvider(this, "random");
+
+    const sizing = environment.tier === "preview" ? site.tiers.preview : site.tiers[environment.tier];
+    if (environment.tier !== "preview") {
+      const tier = site.tiers[environment.tier];
+      this.platform = new AnalyticsPlatform(this, "platform", {
+        loadBalancerAddresses: [`${tier.network.loadBalancers.first}-${tier.network.loadBalancers.last}`],
+      });
+    }
+    // The collector's API is for the VPN (of the cluster's tier) and the ops networks.
+    const vpnPool = site.tiers[environment.tier === "production" ? "production" : "staging"].vpn.pool;
+    this.releases = new AnalyticsReleases(this, "releases", {
+      // The literal name keeps release values readable; the dependency orders creation.
+      namespace: environment.namespace,
+      releasePrefix: environment.slug,
+      clickhouse: sizing.clickhouse,
+      collectorReplicas: sizing.collector.replicas,
+      apiFrom: [vpnPool, ...site.opsNetworks],
+      production: environment.tier === "production",
+      after: [
+        this.namespace.namespace,
+        ...(this.platform ? [this.platform.clickhouseOperator.release, this.platform.metallbConfig.release] : []),
+      ],
     });
   }
 

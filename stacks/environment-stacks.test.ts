@@ -1,9 +1,15 @@
 import { filesBelow, resourcesOfType, siteInput, synthBranch, type SynthResult } from "../test-support/synth";
 import type { StackJson } from "../lib/plan-summary/synth-output";
 
+/** The cluster a stack's kubernetes and helm resources live in (its provider's API host). */
+function clusterOf(stack: StackJson): string {
+  return String((stack.provider as Record<string, Array<{ host?: string }>> | undefined)?.kubernetes?.[0]?.host ?? "");
+}
+
 /**
  * The identity each resource claims outside Terraform: a vSphere name or path, a Kubernetes
- * name (qualified by its namespace when namespaced), a tag name within its category.
+ * object or Helm release name (qualified by cluster, and by namespace when namespaced), a tag
+ * name within its category.
  */
 function namesIn(stack: StackJson): string[] {
   const categoryName = (reference: string) => {
@@ -18,8 +24,10 @@ function namesIn(stack: StackJson): string[] {
   for (const [type, byName] of Object.entries(stack.resource ?? {})) {
     for (const body of Object.values(byName)) {
       const metadata = body.metadata as { name?: string; namespace?: string } | undefined;
-      if (metadata?.name) names.push(metadata.namespace ? `${namespaceName(metadata.namespace)}/${metadata.name}` : metadata.name);
-      if (type === "vsphere_tag") names.push(`${categoryName(String(body.category_id))}/${String(body.name)}`);
+      if (metadata?.name)
+        names.push(`${clusterOf(stack)}/${metadata.namespace ? `${namespaceName(metadata.namespace)}/` : ""}${metadata.name}`);
+      if (type === "helm_release") names.push(`${clusterOf(stack)}/${String(body.namespace)}/${String(body.name)}`);
+      else if (type === "vsphere_tag") names.push(`${categoryName(String(body.category_id))}/${String(body.name)}`);
       else if (typeof body.name === "string") names.push(body.name);
       if (typeof body.path === "string") names.push(body.path);
     }
@@ -33,7 +41,7 @@ function backendLocations(result: SynthResult): string[] {
 
 function namespaces(result: SynthResult): string[] {
   return [...result.stacks.values()].flatMap((stack) =>
-    resourcesOfType(stack, "kubernetes_namespace_v1").map(([, body]) => (body.metadata as { name: string }).name),
+    resourcesOfType(stack, "kubernetes_namespace_v1").map(([, body]) => `${clusterOf(stack)}/${(body.metadata as { name: string }).name}`),
   );
 }
 
@@ -73,7 +81,7 @@ describe("stacks per tier", () => {
     expect([...preview.stacks.keys()]).toEqual([`analytics-${preview.environment.slug}`]);
     const analytics = preview.stacks.get(`analytics-${preview.environment.slug}`)!;
     const text = JSON.stringify(analytics);
-    expect(text).not.toMatch(/vsphere_virtual_machine|tls_private_key|random_password/);
+    expect(text).not.toMatch(/vsphere_virtual_machine|tls_private_key|tls_self_signed_cert|metallb|clickhouse-operator/);
     const remote = (analytics.data as Record<string, Record<string, { config: { path: string } }>>).terraform_remote_state;
     expect(Object.values(remote).map((state) => state.config.path)).toEqual(["../../../terraform-state/cluster-staging.tfstate"]);
     const kubernetes = (analytics.provider as Record<string, Array<Record<string, string>>>).kubernetes[0];

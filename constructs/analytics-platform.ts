@@ -1,0 +1,65 @@
+import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1";
+import { Construct } from "constructs";
+import { join } from "node:path";
+import { HelmChartRelease, type RepositoryChart } from "./helm-chart-release";
+
+/** Pinned cluster-wide charts. */
+export const METALLB_CHART: RepositoryChart = { repository: "https://metallb.github.io/metallb", chart: "metallb", version: "0.16.1" };
+export const CLICKHOUSE_OPERATOR_CHART: RepositoryChart = {
+  repository: "https://helm.altinity.com",
+  chart: "altinity-clickhouse-operator",
+  version: "0.25.6",
+};
+export const LOCAL_CHARTS = join(__dirname, "..", "app", "charts");
+
+export interface AnalyticsPlatformProps {
+  /** MetalLB's address ranges ("first-last"). */
+  readonly loadBalancerAddresses: readonly string[];
+}
+
+/**
+ * What a cluster needs once for every analytics environment on it: MetalLB with its pool and
+ * L2 advertisement, and the Altinity ClickHouse operator. CRD-backed objects go through a
+ * small local chart that depends on the release installing the CRDs (a kubernetes_manifest
+ * would fail at plan time before they exist).
+ */
+export class AnalyticsPlatform extends Construct {
+  readonly metallb: HelmChartRelease;
+  readonly metallbConfig: HelmChartRelease;
+  readonly clickhouseOperator: HelmChartRelease;
+
+  constructor(scope: Construct, id: string, props: AnalyticsPlatformProps) {
+    super(scope, id);
+    if (props.loadBalancerAddresses.length === 0) throw new Error(`AnalyticsPlatform ${id}: loadBalancerAddresses is empty`);
+    const namespace = new NamespaceV1(this, "metallb-namespace", {
+      metadata: {
+        name: "metallb-system",
+        // The speaker needs host networking and NET_RAW.
+        labels: {
+          "pod-security.kubernetes.io/enforce": "privileged",
+          "pod-security.kubernetes.io/audit": "privileged",
+          "pod-security.kubernetes.io/warn": "privileged",
+        },
+      },
+    });
+    this.metallb = new HelmChartRelease(this, "metallb", {
+      name: "metallb",
+      namespace: "metallb-system",
+      chart: METALLB_CHART,
+      dependsOn: [namespace],
+    });
+    this.metallbConfig = new HelmChartRelease(this, "metallb-config", {
+      name: "metallb-config",
+      namespace: "metallb-system",
+      chart: { directory: join(LOCAL_CHARTS, "metallb-config") },
+      values: { addresses: [...props.loadBalancerAddresses], poolName: "platform" },
+      dependsOn: [this.metallb.release],
+    });
+    this.clickhouseOperator = new HelmChartRelease(this, "clickhouse-operator", {
+      name: "clickhouse-operator",
+      namespace: "clickhouse-operator",
+      createNamespace: true,
+      chart: CLICKHOUSE_OPERATOR_CHART,
+    });
+  }
+}
