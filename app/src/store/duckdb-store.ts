@@ -54,6 +54,7 @@ export interface DuckDbStoreOptions {
 export class DuckDbStore implements Store {
   readonly kind = "duckdb";
   private writing: Promise<void> = Promise.resolve();
+  private lastBatchAt = 0;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -88,12 +89,13 @@ export class DuckDbStore implements Store {
         throw new Error(`duckdb migration ${migration.version} failed: ${(error as Error).message}`);
       }
     }
-    // Each batch lands here first; a temp table is connection-local and stays out of the WAL.
-    await this.connection.run("CREATE TEMP TABLE IF NOT EXISTS incoming AS SELECT * FROM events WHERE false");
     return DUCKDB_SCHEMA_VERSION;
   }
 
-  /** Appends a batch and updates streams and rollups in one transaction: all or nothing. */
+  /**
+   * Appends a batch straight into `events` and derives streams and rollups from the batch's
+   * rows, in one transaction: all or nothing.
+   */
   writeBatch(events: readonly PlaybackEvent[]): Promise<void> {
     // One connection, one writer: batches are serialized.
     const write = this.writing.then(() => this.writeNow(events));
@@ -103,11 +105,12 @@ export class DuckDbStore implements Store {
 
   private async writeNow(events: readonly PlaybackEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const receivedAt = BigInt(Date.now());
+    // Strictly increasing, so it also identifies this batch's rows (zone maps make that cheap).
+    this.lastBatchAt = Math.max(Date.now(), this.lastBatchAt + 1);
+    const receivedAt = BigInt(this.lastBatchAt);
     await this.connection.run("BEGIN TRANSACTION");
     try {
-      await this.connection.run("DELETE FROM incoming");
-      const appender = await this.connection.createAppender("incoming", "main", "temp");
+      const appender = await this.connection.createAppender("events");
       const text = (value: string | undefined) => (value === undefined ? appender.appendNull() : appender.appendVarchar(value));
       const count = (value: number | undefined) => (value === undefined ? appender.appendNull() : appender.appendBigInt(BigInt(value)));
       for (const event of events) {
@@ -134,11 +137,11 @@ export class DuckDbStore implements Store {
       }
       appender.flushSync();
       appender.closeSync();
-      await this.connection.run("INSERT INTO events SELECT * FROM incoming");
+      const batch = `(SELECT * FROM events WHERE received_at = ${receivedAt})`;
       await this.connection.run(`
         INSERT INTO streams
         SELECT pid, arg_min(uid, t), arg_min(track, t), arg_min(artist, t), arg_min(region, t), arg_min(device, t), arg_min(source, t), min(t)
-        FROM incoming WHERE listened >= ${STREAM_THRESHOLD_MS} GROUP BY pid
+        FROM ${batch} WHERE listened >= ${STREAM_THRESHOLD_MS} GROUP BY pid
         ON CONFLICT (pid) DO UPDATE SET
           uid = excluded.uid, track = excluded.track, artist = excluded.artist, region = excluded.region,
           device = excluded.device, source = excluded.source, t = excluded.t
@@ -146,7 +149,7 @@ export class DuckDbStore implements Store {
       await this.connection.run(`
         INSERT INTO minute_rollup
         SELECT t - t % 60000, region, device, coalesce(source, ''), type, count(*), coalesce(sum(stall), 0)
-        FROM incoming GROUP BY ALL
+        FROM ${batch} GROUP BY ALL
         ON CONFLICT DO UPDATE SET events = minute_rollup.events + excluded.events, stall_ms = minute_rollup.stall_ms + excluded.stall_ms`);
       await this.connection.run("COMMIT");
     } catch (error) {
