@@ -1,9 +1,9 @@
 import { createClient, type ClickHouseClient } from "@clickhouse/client";
 import { createHash } from "node:crypto";
 import { STREAM_THRESHOLD_MS, type PlaybackEvent } from "../protocol/event";
-import { insightSql, type Fragment } from "./insight-sql";
+import type { Fragment } from "./insight-sql";
 import type { InsightQuery, MinuteCount, RankBy, RankedName, RegionExperience, RegionQuality, Store, Summary, TrendingName } from "./store";
-import { summaryFromParts } from "./summary";
+import { SqlInsights } from "./sql-insights";
 
 export interface ClickHouseStoreOptions {
   readonly url: string;
@@ -107,6 +107,7 @@ export function clickHouseMigrations(
 export class ClickHouseStore implements Store {
   readonly kind = "clickhouse";
   private features?: ServerFeatures;
+  private readonly insights = new SqlInsights({ run: (fragment) => this.query(fragment), minuteOf: clickHouseMinuteOf });
 
   private constructor(
     private readonly client: ClickHouseClient,
@@ -212,57 +213,26 @@ export class ClickHouseStore implements Store {
     });
   }
 
-  async summary(query: InsightQuery): Promise<Summary> {
-    const [[streams], [plays], [stalls], [listened]] = await Promise.all([
-      this.query(insightSql.streams(query)),
-      this.query(insightSql.plays(query)),
-      this.query(insightSql.stalls(query)),
-      this.query(insightSql.listened(query)),
-    ]);
-    return summaryFromParts(streams, plays, stalls, listened);
+  summary(query: InsightQuery): Promise<Summary> {
+    return this.insights.summary(query);
   }
-
-  async concurrentListeners(at: number, filters: Omit<InsightQuery, "from" | "to"> = {}): Promise<number> {
-    const [row] = await this.query(insightSql.concurrent(at, filters));
-    return Number(row.n);
+  concurrentListeners(at: number, filters?: Omit<InsightQuery, "from" | "to">): Promise<number> {
+    return this.insights.concurrentListeners(at, filters);
   }
-
-  async streamsPerMinute(query: InsightQuery): Promise<MinuteCount[]> {
-    return (await this.query(insightSql.streamsPerMinute(query, clickHouseMinuteOf))).map((row) => ({
-      minute: Number(row.minute),
-      count: Number(row.n),
-    }));
+  streamsPerMinute(query: InsightQuery): Promise<MinuteCount[]> {
+    return this.insights.streamsPerMinute(query);
   }
-
-  async top(query: InsightQuery, by: RankBy, limit: number): Promise<RankedName[]> {
-    return (await this.query(insightSql.top(query, by, limit))).map((row) => ({ name: String(row.name), streams: Number(row.n) }));
+  top(query: InsightQuery, by: RankBy, limit: number): Promise<RankedName[]> {
+    return this.insights.top(query, by, limit);
   }
-
-  async trending(query: InsightQuery, by: RankBy, limit: number): Promise<TrendingName[]> {
-    return (await this.query(insightSql.trending(query, by, limit))).map((row) => ({
-      name: String(row.name),
-      streams: Number(row.n),
-      previous: Number(row.previous),
-      rise: Number(row.rise),
-    }));
+  trending(query: InsightQuery, by: RankBy, limit: number): Promise<TrendingName[]> {
+    return this.insights.trending(query, by, limit);
   }
-
-  async qualityByRegion(query: InsightQuery): Promise<RegionQuality[]> {
-    return (await this.query(insightSql.quality(query))).map((row) => {
-      const expected = Number(row.expected);
-      const received = Number(row.received);
-      return { region: String(row.region), expected, received, lossPercent: expected ? ((expected - received) / expected) * 100 : 0 };
-    });
+  qualityByRegion(query: InsightQuery): Promise<RegionQuality[]> {
+    return this.insights.qualityByRegion(query);
   }
-
-  async experienceByRegion(query: InsightQuery): Promise<RegionExperience[]> {
-    const regions = (await this.query(insightSql.regions(query))).map((row) => String(row.region));
-    return Promise.all(
-      regions.map(async (region) => {
-        const summary = await this.summary({ ...query, region });
-        return { region, skipRate: summary.skipRate, bufferingRatio: summary.bufferingRatio };
-      }),
-    );
+  experienceByRegion(query: InsightQuery): Promise<RegionExperience[]> {
+    return this.insights.experienceByRegion(query);
   }
 
   async countEvents(): Promise<number> {

@@ -1,8 +1,8 @@
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from "@duckdb/node-api";
 import { STREAM_THRESHOLD_MS, type PlaybackEvent } from "../protocol/event";
-import { insightSql, type Fragment } from "./insight-sql";
+import type { Fragment } from "./insight-sql";
 import type { InsightQuery, MinuteCount, RankBy, RankedName, RegionExperience, RegionQuality, Store, Summary, TrendingName } from "./store";
-import { summaryFromParts } from "./summary";
+import { SqlInsights } from "./sql-insights";
 
 /** Versioned, append-only migrations; each runs once, in order, inside a transaction. */
 const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
@@ -54,6 +54,7 @@ export interface DuckDbStoreOptions {
 export class DuckDbStore implements Store {
   readonly kind = "duckdb";
   private writing: Promise<void> = Promise.resolve();
+  private readonly insights = new SqlInsights({ run: (fragment) => this.query(fragment) });
   private lastBatchAt = 0;
 
   private constructor(
@@ -172,54 +173,26 @@ export class DuckDbStore implements Store {
     return this.rows(sql, values);
   }
 
-  async summary(query: InsightQuery): Promise<Summary> {
-    const [[streams], [plays], [stalls], [listened]] = [
-      await this.query(insightSql.streams(query)),
-      await this.query(insightSql.plays(query)),
-      await this.query(insightSql.stalls(query)),
-      await this.query(insightSql.listened(query)),
-    ];
-    return summaryFromParts(streams, plays, stalls, listened);
+  summary(query: InsightQuery): Promise<Summary> {
+    return this.insights.summary(query);
   }
-
-  async concurrentListeners(at: number, filters: Omit<InsightQuery, "from" | "to"> = {}): Promise<number> {
-    const [row] = await this.query(insightSql.concurrent(at, filters));
-    return num(row.n);
+  concurrentListeners(at: number, filters?: Omit<InsightQuery, "from" | "to">): Promise<number> {
+    return this.insights.concurrentListeners(at, filters);
   }
-
-  async streamsPerMinute(query: InsightQuery): Promise<MinuteCount[]> {
-    return (await this.query(insightSql.streamsPerMinute(query))).map((row) => ({ minute: num(row.minute), count: num(row.n) }));
+  streamsPerMinute(query: InsightQuery): Promise<MinuteCount[]> {
+    return this.insights.streamsPerMinute(query);
   }
-
-  async top(query: InsightQuery, by: RankBy, limit: number): Promise<RankedName[]> {
-    return (await this.query(insightSql.top(query, by, limit))).map((row) => ({ name: String(row.name), streams: num(row.n) }));
+  top(query: InsightQuery, by: RankBy, limit: number): Promise<RankedName[]> {
+    return this.insights.top(query, by, limit);
   }
-
-  async trending(query: InsightQuery, by: RankBy, limit: number): Promise<TrendingName[]> {
-    return (await this.query(insightSql.trending(query, by, limit))).map((row) => ({
-      name: String(row.name),
-      streams: num(row.n),
-      previous: num(row.previous),
-      rise: num(row.rise),
-    }));
+  trending(query: InsightQuery, by: RankBy, limit: number): Promise<TrendingName[]> {
+    return this.insights.trending(query, by, limit);
   }
-
-  async qualityByRegion(query: InsightQuery): Promise<RegionQuality[]> {
-    return (await this.query(insightSql.quality(query))).map((row) => {
-      const expected = num(row.expected);
-      const received = num(row.received);
-      return { region: String(row.region), expected, received, lossPercent: expected ? ((expected - received) / expected) * 100 : 0 };
-    });
+  qualityByRegion(query: InsightQuery): Promise<RegionQuality[]> {
+    return this.insights.qualityByRegion(query);
   }
-
-  async experienceByRegion(query: InsightQuery): Promise<RegionExperience[]> {
-    const regions = (await this.query(insightSql.regions(query))).map((row) => String(row.region));
-    return Promise.all(
-      regions.map(async (region) => {
-        const summary = await this.summary({ ...query, region });
-        return { region, skipRate: summary.skipRate, bufferingRatio: summary.bufferingRatio };
-      }),
-    );
+  experienceByRegion(query: InsightQuery): Promise<RegionExperience[]> {
+    return this.insights.experienceByRegion(query);
   }
 
   /** Rows stored, for tests, the lab and the benchmark. */
