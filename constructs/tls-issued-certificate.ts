@@ -14,6 +14,8 @@ export interface TlsIssuedCertificateProps {
   /** Subject OU; ocserv can read the VPN group from it. */
   readonly organizationalUnit?: string;
   readonly use: CertificateUse;
+  /** Key usages besides the extended one. Default digital_signature and key_encipherment. */
+  readonly keyUsage?: readonly string[];
   readonly validityHours: number;
   /** Renew this long before expiry on the next apply. Default a tenth of the validity. */
   readonly earlyRenewalHours?: number;
@@ -59,7 +61,7 @@ export class TlsIssuedCertificate extends Construct {
       caCertPem: props.ca.certPem,
       validityPeriodHours: props.validityHours,
       earlyRenewalHours,
-      allowedUses: ["digital_signature", "key_encipherment", props.use],
+      allowedUses: [...(props.keyUsage ?? ["digital_signature", "key_encipherment"]), props.use],
     });
   }
 

@@ -150,6 +150,7 @@ export class VpnGateway extends Construct {
           organization: subject.organization,
           organizationalUnit: subject.organizationalUnit,
           use: profile.extendedKeyUsage,
+          keyUsage: profile.keyUsage,
           validityHours: profile.validityHours,
           earlyRenewalHours: profile.earlyRenewalHours,
           algorithm: profile.keyAlgorithm,

@@ -108,3 +108,21 @@ describe("an operator-supplied gateway certificate", () => {
     expect(userData).toContain("${base64encode(var.vpn_server_key_pem)}");
   });
 });
+
+describe("user certificates follow the shared profile", () => {
+  it("takes key type, usages and validity from VPN_CLIENT_CERT_PROFILE", async () => {
+    const { VPN_CLIENT_CERT_PROFILE } = await import("../constructs/vpn-client-profile");
+    const stack = synthBranch("main").stacks.get("vpn-main")!;
+    for (const [, cert] of resourcesOfType(stack, "tls_locally_signed_cert")) {
+      expect(cert).toMatchObject({
+        allowed_uses: [...VPN_CLIENT_CERT_PROFILE.keyUsage, VPN_CLIENT_CERT_PROFILE.extendedKeyUsage],
+        validity_period_hours: VPN_CLIENT_CERT_PROFILE.validityHours,
+        early_renewal_hours: VPN_CLIENT_CERT_PROFILE.earlyRenewalHours,
+      });
+    }
+    const keys = resourcesOfType(stack, "tls_private_key").map(([, key]) => key);
+    expect(
+      keys.every((key) => key.algorithm === VPN_CLIENT_CERT_PROFILE.keyAlgorithm && key.ecdsa_curve === VPN_CLIENT_CERT_PROFILE.ecdsaCurve),
+    ).toBe(true);
+  });
+});
