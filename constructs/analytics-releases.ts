@@ -45,10 +45,12 @@ export class AnalyticsReleases extends Construct {
       throw new Error(`AnalyticsReleases ${id}: collectorReplicas ${props.collectorReplicas} must be at least 1`);
 
     const password = new Password(this, "clickhouse-password", { length: 32, special: false });
-    this.secretName = `${props.releasePrefix}-clickhouse`;
+    // The collector's API and dashboard require this bearer token.
+    const apiToken = new Password(this, "api-token", { length: 40, special: false });
+    this.secretName = `${props.releasePrefix}-credentials`;
     const secret = new SecretV1(this, "clickhouse-secret", {
       metadata: { name: this.secretName, namespace: props.namespace, labels: { "app.kubernetes.io/part-of": "streamstats" } },
-      data: { [PASSWORD_KEY]: password.result },
+      data: { [PASSWORD_KEY]: password.result, COLLECTOR_API_TOKEN: apiToken.result },
     });
     const chiName = "streamstats";
     const clusterName = "streamstats";

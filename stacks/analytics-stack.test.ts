@@ -70,14 +70,17 @@ describe("analytics stack, production", () => {
     expect(parse(releases.get("main-collector")!.body.values[0])).toMatchObject({
       replicaCount: tier.collector.replicas,
       store: { kind: "clickhouse", clickhouse: { url: "http://clickhouse-streamstats.streamstats-main.svc:8123", cluster: "streamstats" } },
-      secret: { existingSecret: "main-clickhouse" },
+      secret: { existingSecret: "main-credentials" },
       networkPolicy: { apiFrom: [tier.vpn.pool, ...result.site.opsNetworks] },
     });
   });
 
   it("keeps the ClickHouse password in a Kubernetes Secret from the random provider, never in values", () => {
     const [, secret] = resourcesOfType(stack, "kubernetes_secret_v1")[0];
-    expect(secret.data).toEqual({ COLLECTOR_CLICKHOUSE_PASSWORD: expect.stringMatching(/^\$\{random_password\.[^.]+\.result\}$/) });
+    expect(secret.data).toEqual({
+      COLLECTOR_CLICKHOUSE_PASSWORD: expect.stringMatching(/^\$\{random_password\.[^.]+\.result\}$/),
+      COLLECTOR_API_TOKEN: expect.stringMatching(/^\$\{random_password\.[^.]+\.result\}$/),
+    });
     for (const { body } of releases.values()) expect(body.values.join("\n")).not.toMatch(/random_password|password:/i);
   });
 });

@@ -66,6 +66,7 @@ export class Collector {
       ready: () => this.ready,
       queueDepth: () => this.batcher.depth,
       log,
+      apiToken: config.apiToken,
     });
   }
 

@@ -40,6 +40,8 @@ export const collectorConfigSchema = z
       .regex(/^[A-Za-z0-9_-]+$/)
       .optional(),
     shutdownTimeoutMs: positive.default(10_000),
+    /** Bearer token for the API and dashboard (COLLECTOR_API_TOKEN, from a Secret); unset means open (lab). */
+    apiToken: z.string().min(16, "must be at least 16 characters").optional(),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .strict()

@@ -1,4 +1,5 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Logger } from "pino";
@@ -53,6 +54,15 @@ function toWindow(
   return { from, to, region: query.region, device: query.device, source: query.source };
 }
 
+/** Paths anyone may reach: probes, Prometheus, and the public chart library. */
+const OPEN_PATHS = new Set(["/healthz", "/readyz", "/metrics", "/assets/chart.umd.min.js"]);
+
+function tokenMatches(expected: Buffer, presented: string | undefined): boolean {
+  if (!presented) return false;
+  const given = Buffer.from(presented);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
 export interface HttpDependencies {
   readonly store: Store;
   readonly stats: IngestStats;
@@ -61,6 +71,8 @@ export interface HttpDependencies {
   readonly queueDepth: () => number;
   readonly log: Logger;
   readonly clock?: () => number;
+  /** When set, everything but OPEN_PATHS needs `Authorization: Bearer <token>` (the page: `?token=`). */
+  readonly apiToken?: string;
 }
 
 const dashboardHtml = readFileSync(join(__dirname, "..", "..", "public", "dashboard.html"), "utf8");
@@ -84,6 +96,20 @@ export function createHttpServer(deps: HttpDependencies): FastifyInstance {
     deps.log.error({ err: error }, "request failed");
     return reply.code(500).send({ error: "internal error" });
   });
+
+  if (deps.apiToken) {
+    const expected = Buffer.from(deps.apiToken);
+    app.addHook("onRequest", async (request, reply) => {
+      const path = request.url.split("?")[0];
+      if (OPEN_PATHS.has(path)) return;
+      const header = request.headers.authorization;
+      const bearer = header?.startsWith("Bearer ") ? header.slice("Bearer ".length) : undefined;
+      // A browser cannot set a header when it opens the dashboard; the page then sends it itself.
+      const fromQuery = path === "/" ? (request.query as Record<string, string | undefined>).token : undefined;
+      if (tokenMatches(expected, bearer) || tokenMatches(expected, fromQuery)) return;
+      return reply.code(401).header("www-authenticate", 'Bearer realm="streamstats"').send({ error: "unauthorized" });
+    });
+  }
 
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_request, reply) => (deps.ready() ? { status: "ready" } : reply.code(503).send({ status: "not ready" })));
