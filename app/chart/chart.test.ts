@@ -119,6 +119,7 @@ describeWithTool(helm)("collector chart (real helm)", () => {
         COLLECTOR_CLICKHOUSE_DATABASE: "streamstats",
         COLLECTOR_CLICKHOUSE_USER: "collector",
         COLLECTOR_CLICKHOUSE_CLUSTER: "streamstats",
+        COLLECTOR_AUTH_REQUIRED: "true",
       });
       expect(Object.keys(config.data!).some((key) => /PASSWORD/.test(key))).toBe(false);
     });

@@ -7,6 +7,7 @@ import { Batcher, type BatchSink } from "./pipeline/batcher";
 import { DedupeWindow } from "./pipeline/dedupe-window";
 import { IngestPipeline } from "./pipeline/ingest";
 import { IngestStats } from "./pipeline/ingest-stats";
+import { parseSigningKeys } from "./protocol/signing";
 import { UdpSource } from "./source/udp-source";
 import { lineSinkFor } from "./store/lines";
 import type { Store } from "./store/store";
@@ -49,9 +50,18 @@ export class Collector {
       },
     );
     this.dedupe = new DedupeWindow({ windowMs: config.dedupeWindowMs, maxEntries: config.dedupeMaxEntries }, Date.now());
+    const auth = config.authKeys
+      ? {
+          keys: parseSigningKeys(config.authKeys),
+          maxAgeMs: config.authMaxAgeMs,
+          // Seen MACs, remembered for twice the freshness window and bounded like the dedupe table.
+          replays: new DedupeWindow({ windowMs: 2 * config.authMaxAgeMs, maxEntries: config.dedupeMaxEntries }, Date.now()),
+        }
+      : undefined;
     const pipeline = new IngestPipeline(this.stats, this.dedupe, this.batcher, {
       maxDatagramBytes: config.maxDatagramBytes,
       maxSkewMs: config.maxSkewMs,
+      auth,
     });
     this.source = new UdpSource(
       { hosts: config.udpHosts, port: config.udpPort, recvBufferBytes: config.recvBufferBytes },

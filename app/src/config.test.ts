@@ -14,6 +14,7 @@ describe("collector config", () => {
     [{ udpPrt: 1 }, /Unrecognized key: "udpPrt"/],
     [{ store: "clickhouse" }, /clickhouseUrl: is required when store is clickhouse/],
     [{ store: "postgres" }, /store: .*\(got "postgres"\)/],
+    [{ authRequired: "true" }, /authKeys: is required when authRequired is set/],
   ])("rejects %j naming the setting", (input, message) => {
     expect(() => parseCollectorConfig(input as never)).toThrow(message);
   });

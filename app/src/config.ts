@@ -40,6 +40,12 @@ export const collectorConfigSchema = z
       .regex(/^[A-Za-z0-9_-]+$/)
       .optional(),
     shutdownTimeoutMs: positive.default(10_000),
+    /** Datagram signing keys "kid:base64,kid2:base64" (COLLECTOR_AUTH_KEYS, from a Secret). Set: unsigned datagrams are refused. */
+    authKeys: z.string().min(1).optional(),
+    /** Refuse to start without authKeys (the chart sets this in production). */
+    authRequired: z.union([z.boolean(), z.enum(["true", "false"]).transform((value) => value === "true")]).default(false),
+    /** How old (or far ahead) a signed datagram's timestamp may be. */
+    authMaxAgeMs: positive.default(30_000),
     /** Bearer token for the API and dashboard (COLLECTOR_API_TOKEN, from a Secret); unset means open (lab). */
     apiToken: z.string().min(16, "must be at least 16 characters").optional(),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -49,6 +55,10 @@ export const collectorConfigSchema = z
   .refine((config) => config.store !== "clickhouse" || config.clickhouseUrl !== undefined, {
     message: "is required when store is clickhouse",
     path: ["clickhouseUrl"],
+  })
+  .refine((config) => !config.authRequired || config.authKeys !== undefined, {
+    message: "is required when authRequired is set (COLLECTOR_AUTH_KEYS)",
+    path: ["authKeys"],
   });
 
 export type CollectorConfigInput = z.input<typeof collectorConfigSchema>;

@@ -1,12 +1,15 @@
 import { createSocket, type Socket } from "node:dgram";
 import { isIPv6 } from "node:net";
 import { RECOMMENDED_DATAGRAM_BYTES, type PlaybackEvent } from "../protocol/event";
+import { signDatagram, type SigningKey } from "../protocol/signing";
 import { packEvents } from "./packer";
 
 export interface UdpEventClientOptions {
   readonly host: string;
   readonly port: number;
   readonly maxDatagramBytes?: number;
+  /** Sign every datagram (collectors with COLLECTOR_AUTH_KEYS refuse unsigned ones). */
+  readonly signWith?: SigningKey;
 }
 
 /** What players (and the lab simulator) use to send events: packs them and sends over UDP. */
@@ -16,7 +19,8 @@ export class UdpEventClient {
 
   constructor(private readonly options: UdpEventClientOptions) {
     this.socket = createSocket(isIPv6(options.host) ? "udp6" : "udp4");
-    this.maxBytes = options.maxDatagramBytes ?? RECOMMENDED_DATAGRAM_BYTES;
+    // The signature line takes up to 96 bytes; the whole datagram still fits the budget.
+    this.maxBytes = (options.maxDatagramBytes ?? RECOMMENDED_DATAGRAM_BYTES) - (options.signWith ? 96 : 0);
   }
 
   /** Packs and sends; resolves when every datagram was handed to the kernel. */
@@ -26,7 +30,8 @@ export class UdpEventClient {
     return datagrams.length;
   }
 
-  sendRaw(datagram: Buffer): Promise<void> {
+  sendRaw(payload: Buffer): Promise<void> {
+    const datagram = this.options.signWith ? signDatagram(payload, this.options.signWith, Date.now()) : payload;
     return new Promise((resolve, reject) =>
       this.socket.send(datagram, this.options.port, this.options.host, (error) => (error ? reject(error) : resolve())),
     );

@@ -1,4 +1,5 @@
 import { decodeDatagram, type DecodeSink } from "../protocol/decode";
+import { verifyDatagram } from "../protocol/signing";
 import type { PlaybackEvent, RejectReason } from "../protocol/event";
 import type { Batcher } from "./batcher";
 import type { DedupeWindow } from "./dedupe-window";
@@ -8,6 +9,8 @@ export interface IngestOptions {
   readonly maxDatagramBytes: number;
   /** Events whose client time is further than this from the collector's clock are rejected. */
   readonly maxSkewMs: number;
+  /** When set, every datagram must be signed by one of these keys (see protocol/signing.ts). */
+  readonly auth?: { readonly keys: ReadonlyMap<string, Buffer>; readonly maxAgeMs: number; readonly replays: DedupeWindow };
 }
 
 /**
@@ -34,6 +37,13 @@ export class IngestPipeline implements DecodeSink {
       return;
     }
     this.now = this.clock();
+    const auth = this.options.auth;
+    if (auth) {
+      const verified = verifyDatagram(payload, auth.keys, this.now, auth.maxAgeMs);
+      if (!verified.ok) return this.stats.rejectDatagram(verified.reason);
+      if (auth.replays.seenOrAdd(verified.mac, this.now)) return this.stats.rejectDatagram("replayed");
+      payload = verified.payload;
+    }
     try {
       if (decodeDatagram(payload, this) === 0) this.stats.rejectDatagram("malformed");
     } catch {

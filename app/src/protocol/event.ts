@@ -56,7 +56,19 @@ export interface PlaybackEvent {
 }
 
 /** Why an event or datagram was not accepted; every one is counted. */
-export const REJECT_REASONS = ["malformed", "schema", "too_large", "version", "duplicate", "skew", "overload"] as const;
+export const REJECT_REASONS = [
+  "malformed",
+  "schema",
+  "too_large",
+  "version",
+  "duplicate",
+  "skew",
+  "overload",
+  "unsigned",
+  "forged",
+  "stale",
+  "replayed",
+] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 /** A stream counts after 30 s of listening (Spotify's rule). */
