@@ -18,7 +18,9 @@ const NOW = 1_764_150_000_000;
 
 const line = fc.oneof(
   // valid events, some with repeated ids
-  fc.record({ n: fc.integer({ min: 0, max: 50 }), listened: fc.nat(100_000) }).map(({ n, listened }) => encodeEvent(sampleEvent({ id: `f-${n}`, t: NOW, listened }))),
+  fc
+    .record({ n: fc.integer({ min: 0, max: 50 }), listened: fc.nat(100_000) })
+    .map(({ n, listened }) => encodeEvent(sampleEvent({ id: `f-${n}`, t: NOW, listened }))),
   // wrong types and versions
   fc.record({ field: fc.constantFrom("v", "t", "seq", "type", "source", "listened"), value: fc.anything() }).map(({ field, value }) => {
     try {
@@ -49,7 +51,13 @@ describe("fuzzing the ingest pipeline into a real store", () => {
         try {
           const stats = new IngestStats();
           const batcher = new Batcher(lineSinkFor(store), { batchSize: 50, flushIntervalMs: 10, maxQueue: 100 });
-          const pipeline = new IngestPipeline(stats, new DedupeWindow({ windowMs: 60_000, maxEntries: 1000 }, NOW), batcher, { maxDatagramBytes: 8192, maxSkewMs: 600_000 }, () => NOW);
+          const pipeline = new IngestPipeline(
+            stats,
+            new DedupeWindow({ windowMs: 60_000, maxEntries: 1000 }, NOW),
+            batcher,
+            { maxDatagramBytes: 8192, maxSkewMs: 600_000 },
+            () => NOW,
+          );
           for (const payload of datagrams) expect(() => pipeline.handleDatagram(payload)).not.toThrow();
           expect(stats.datagrams).toBe(datagrams.length);
           const rejectedEvents = REJECT_REASONS.reduce((sum, reason) => sum + stats.rejectedEvents[reason], 0);

@@ -1,0 +1,140 @@
+/**
+ * A garbage flood against a real collector process with default settings, for a bounded
+ * time, while a legitimate client sends too: no crash, bounded memory, nothing legitimate lost.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createSocket } from "node:dgram";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { UdpEventClient } from "./client/udp-client";
+import { sampleEvent } from "../test/events";
+
+const RSS_BOUND_BYTES = 384 * 1024 * 1024;
+const FLOOD_SECONDS = 5;
+const FLOOD_DATAGRAMS_PER_SECOND = 20_000;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const metric = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
+
+// The compiled collector, as the image runs it: ts-node's compiler would inflate the RSS measured.
+const DIST = join(__dirname, "..", "dist-flood");
+
+describe("garbage flood", () => {
+  beforeAll(() => {
+    execFileSync(
+      join(__dirname, "..", "..", "node_modules", ".bin", "tsc"),
+      ["-p", join(__dirname, "..", "tsconfig.build.json"), "--outDir", DIST],
+      { stdio: "pipe" },
+    );
+  }, 60_000);
+
+  it(`keeps RSS under 384 MiB and accepts the legitimate events sent meanwhile`, async () => {
+    const [udpPort, httpPort] = [await freePort(), await freePort()];
+    const collector = spawn(
+      process.execPath,
+      [
+        join(DIST, "cli", "main.js"),
+        "serve",
+        "--udp-port",
+        String(udpPort),
+        "--udp-hosts",
+        "127.0.0.1",
+        "--http-port",
+        String(httpPort),
+        "--http-host",
+        "127.0.0.1",
+        "--duckdb-path",
+        ":memory:",
+        "--recv-buffer-bytes",
+        "4194304",
+        "--log-level",
+        "warn",
+      ],
+      {
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
+    let stderr = "";
+    collector.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const base = `http://127.0.0.1:${httpPort}`;
+    try {
+      for (let attempt = 0; attempt < 150; attempt++) {
+        if (
+          await fetch(`${base}/readyz`).then(
+            (r) => r.ok,
+            () => false,
+          )
+        )
+          break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const flood = createSocket("udp4");
+      const legit = new UdpEventClient({ host: "127.0.0.1", port: udpPort });
+      let maxRss = 0;
+      let garbage = 0;
+      let legitSent = 0;
+      const deadline = Date.now() + FLOOD_SECONDS * 1000;
+      while (Date.now() < deadline) {
+        const tickStart = Date.now();
+        for (let i = 0; i < FLOOD_DATAGRAMS_PER_SECOND / 20; i++) {
+          // Unique garbage: random bytes, and valid-looking events with fresh ids and sessions.
+          const payload =
+            i % 2
+              ? randomBytes(200)
+              : Buffer.from(
+                  JSON.stringify(
+                    sampleEvent({
+                      id: randomBytes(12).toString("hex"),
+                      sid: randomBytes(8).toString("hex"),
+                      t: Date.now(),
+                      region: "flood",
+                    }),
+                  ),
+                );
+          flood.send(payload, udpPort, "127.0.0.1");
+          garbage++;
+        }
+        await legit.send([
+          sampleEvent({ id: `legit-${legitSent}`, pid: `legit-p${legitSent}`, t: Date.now(), region: "legit", listened: 31_000 }),
+        ]);
+        legitSent++;
+        const metrics = await (await fetch(`${base}/metrics`)).text();
+        maxRss = Math.max(maxRss, metric(metrics, "process_resident_memory_bytes"));
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, 50 - (Date.now() - tickStart))));
+      }
+      flood.close();
+      await legit.close();
+      let streams = 0;
+      for (let attempt = 0; attempt < 50 && streams < legitSent; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const to = Date.now();
+        streams = ((await (await fetch(`${base}/api/v1/summary?region=legit&from=${to - 600_000}&to=${to}`)).json()) as { streams: number })
+          .streams;
+      }
+      const quality = (await (await fetch(`${base}/api/v1/quality?from=0&to=1`)).json()) as { received: { datagrams: number } };
+      // The kernel may drop datagrams of a flood; what arrived must be accounted for.
+      console.log(`flood: sent ${garbage + legitSent} datagrams, the collector received ${quality.received.datagrams}`);
+      expect(collector.exitCode).toBeNull();
+      expect(garbage).toBeGreaterThan(FLOOD_SECONDS * FLOOD_DATAGRAMS_PER_SECOND * 0.5);
+      expect(streams).toBe(legitSent);
+      expect(maxRss).toBeGreaterThan(0);
+      expect(maxRss).toBeLessThan(RSS_BOUND_BYTES);
+      console.log(
+        `flood: ${garbage} garbage datagrams, ${legitSent} legitimate events all stored, max RSS ${(maxRss / 2 ** 20).toFixed(0)} MiB`,
+      );
+    } finally {
+      collector.kill("SIGTERM");
+      await new Promise((resolve) => collector.once("exit", resolve));
+    }
+    expect(stderr).not.toMatch(/Error|FATAL/);
+  }, 90_000);
+});
