@@ -7,6 +7,7 @@ import { Batcher, type BatchSink } from "./pipeline/batcher";
 import { DedupeWindow } from "./pipeline/dedupe-window";
 import { IngestPipeline } from "./pipeline/ingest";
 import { IngestStats } from "./pipeline/ingest-stats";
+import { SourceLimiter } from "./pipeline/source-limiter";
 import { parseSigningKeys } from "./protocol/signing";
 import { UdpSource } from "./source/udp-source";
 import { lineSinkFor } from "./store/lines";
@@ -26,6 +27,7 @@ export class Collector {
   readonly metrics: CollectorMetrics;
   private readonly batcher: Batcher<string>;
   private readonly dedupe: DedupeWindow;
+  private readonly limiter: SourceLimiter;
   private ready = false;
   private lossTimer?: NodeJS.Timeout;
 
@@ -58,14 +60,21 @@ export class Collector {
           replays: new DedupeWindow({ windowMs: 2 * config.authMaxAgeMs, maxEntries: config.dedupeMaxEntries }, Date.now()),
         }
       : undefined;
+    this.limiter = new SourceLimiter({
+      eventsPerSecond: config.sourceEventsPerSecond,
+      burst: config.sourceBurst,
+      maxSessionsPerSource: config.sourceMaxSessions,
+      maxSources: config.maxSources,
+    });
     const pipeline = new IngestPipeline(this.stats, this.dedupe, this.batcher, {
       maxDatagramBytes: config.maxDatagramBytes,
       maxSkewMs: config.maxSkewMs,
       auth,
+      limiter: this.limiter,
     });
     this.source = new UdpSource(
       { hosts: config.udpHosts, port: config.udpPort, recvBufferBytes: config.recvBufferBytes },
-      (payload) => pipeline.handleDatagram(payload),
+      (payload, source) => pipeline.handleDatagram(payload, source),
       log,
     );
     this.metrics = createMetrics(this.stats, () => this.batcher.depth);
@@ -140,6 +149,7 @@ export class Collector {
     try {
       const to = Date.now();
       this.stats.dedupeEvictions = this.dedupe.evictions;
+      this.stats.sourceEvictions = this.limiter.evictions;
       for (const region of await this.store.qualityByRegion({ from: to - 15 * 60_000, to })) {
         this.metrics.estimatedLoss.set({ region: region.region }, region.lossPercent / 100);
       }

@@ -21,6 +21,11 @@ export const collectorConfigSchema = z
     batchSize: positive.default(20_000),
     flushIntervalMs: positive.default(200),
     maxQueue: positive.default(200_000),
+    /** Per source address: sustained events/s, burst, and new sessions per minute. */
+    sourceEventsPerSecond: positive.default(20_000),
+    sourceBurst: positive.default(40_000),
+    sourceMaxSessions: positive.default(5_000),
+    maxSources: positive.default(100_000),
     httpPort: port.default(8080),
     httpHost: z.string().min(1).default("0.0.0.0"),
     store: z.enum(["duckdb", "clickhouse"]).default("duckdb"),

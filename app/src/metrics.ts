@@ -36,6 +36,11 @@ export function createMetrics(stats: IngestStats, queueDepth: () => number): Col
   );
   counter("collector_store_errors_total", "Failed batch writes (retried)", () => stats.storeErrors);
   counter("collector_dedupe_evictions_total", "Ids forgotten early because the dedupe table was full", () => stats.dedupeEvictions);
+  counter(
+    "collector_source_evictions_total",
+    "Sources forgotten by the rate limiter because its table was full",
+    () => stats.sourceEvictions,
+  );
   new Counter({
     name: "collector_events_rejected_total",
     help: "Events rejected, by reason",

@@ -129,6 +129,11 @@ async function startCollector(): Promise<Receiver> {
       join(work, `collector-${udpPort}.duckdb`),
       "--recv-buffer-bytes",
       String(4 << 20),
+      // One sender stands in for many players: lift the per-source limit, nothing else.
+      "--source-events-per-second",
+      "100000000",
+      "--source-burst",
+      "100000000",
       // Default queue bound (200k events): a store that falls behind shows up as overload, not as a hidden backlog.
       "--log-level",
       "warn",

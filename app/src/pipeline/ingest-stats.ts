@@ -15,6 +15,7 @@ export class IngestStats {
   readonly rejectedEvents: ByReason = zeroByReason();
   readonly rejectedDatagrams: ByReason = zeroByReason();
   dedupeEvictions = 0;
+  sourceEvictions = 0;
   storeErrors = 0;
   storedEvents = 0;
 

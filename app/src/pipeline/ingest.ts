@@ -4,6 +4,7 @@ import type { PlaybackEvent, RejectReason } from "../protocol/event";
 import type { Batcher } from "./batcher";
 import type { DedupeWindow } from "./dedupe-window";
 import type { IngestStats } from "./ingest-stats";
+import type { SourceLimiter } from "./source-limiter";
 
 export interface IngestOptions {
   readonly maxDatagramBytes: number;
@@ -11,6 +12,8 @@ export interface IngestOptions {
   readonly maxSkewMs: number;
   /** When set, every datagram must be signed by one of these keys (see protocol/signing.ts). */
   readonly auth?: { readonly keys: ReadonlyMap<string, Buffer>; readonly maxAgeMs: number; readonly replays: DedupeWindow };
+  /** Per-source rate and session limits; off when absent. */
+  readonly limiter?: SourceLimiter;
 }
 
 /**
@@ -19,6 +22,7 @@ export interface IngestOptions {
  */
 export class IngestPipeline implements DecodeSink {
   private now = 0;
+  private source?: ReturnType<SourceLimiter["source"]>;
 
   constructor(
     private readonly stats: IngestStats,
@@ -30,13 +34,14 @@ export class IngestPipeline implements DecodeSink {
   ) {}
 
   /** Never throws: a bad datagram is counted and cannot affect any other. */
-  handleDatagram(payload: Buffer): void {
+  handleDatagram(payload: Buffer, sourceAddress = "unknown"): void {
     this.stats.datagrams++;
     if (payload.length > this.options.maxDatagramBytes) {
       this.stats.rejectDatagram("too_large");
       return;
     }
     this.now = this.clock();
+    this.source = this.options.limiter?.source(sourceAddress, this.now);
     const auth = this.options.auth;
     if (auth) {
       const verified = verifyDatagram(payload, auth.keys, this.now, auth.maxAgeMs);
@@ -56,6 +61,7 @@ export class IngestPipeline implements DecodeSink {
     this.stats.events++;
     const skew = event.t - this.now;
     if (skew > this.options.maxSkewMs || skew < -this.options.maxSkewMs) return this.refuse("skew");
+    if (this.source && !this.options.limiter!.admit(this.source, event.sid)) return this.refuse("rate_limited");
     // Room is checked before the id is remembered, so a retry after overload is not a "duplicate".
     if (!this.batcher.hasRoom) return this.refuse("overload");
     if (this.dedupe.seenOrAdd(event.id, this.now)) return this.refuse("duplicate");

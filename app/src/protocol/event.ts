@@ -68,6 +68,7 @@ export const REJECT_REASONS = [
   "forged",
   "stale",
   "replayed",
+  "rate_limited",
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 

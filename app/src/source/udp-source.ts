@@ -23,14 +23,14 @@ export class UdpSource {
 
   constructor(
     private readonly options: UdpSourceOptions,
-    private readonly onDatagram: (payload: Buffer) => void,
+    private readonly onDatagram: (payload: Buffer, sourceAddress: string) => void,
     private readonly log: Logger,
   ) {}
 
   async start(): Promise<void> {
     for (const host of this.options.hosts) {
       const socket = createSocket({ type: isIPv6(host) ? "udp6" : "udp4", ipv6Only: isIPv6(host) });
-      socket.on("message", this.onDatagram);
+      socket.on("message", (payload, remote) => this.onDatagram(payload, remote.address));
       socket.on("error", (error) => this.log.error({ err: error, host }, "udp socket error"));
       try {
         await new Promise<void>((resolve, reject) => {
