@@ -52,6 +52,10 @@ async function main(): Promise<void> {
       httpHost: "127.0.0.1",
       duckdbPath,
       logLevel: "warn",
+      // The simulator is one source standing in for every listener.
+      sourceEventsPerSecond: 10_000_000,
+      sourceBurst: 10_000_000,
+      sourceMaxSessions: 10_000_000,
     }),
   );
   await collector.start();
