@@ -25,12 +25,12 @@ describe("SourceLimiter", () => {
     const source = limiter.source("a", 0);
     expect(["1", "2", "3", "4"].map((sid) => limiter.admit(source, sid))).toEqual([true, true, true, false]);
     limiter.source("b", 0);
-    limiter.source("a", 1);
-    limiter.source("c", 2);
+    limiter.source("a", 1000);
+    limiter.source("c", 1001);
     expect(limiter.size).toBe(2);
     expect(limiter.evictions).toBe(1);
     // "b" was the least recently seen, so "a" kept its sessions.
-    expect(limiter.admit(limiter.source("a", 3), "4")).toBe(false);
+    expect(limiter.admit(limiter.source("a", 1002), "4")).toBe(false);
   });
 
   it("counts sessions per window, so a long-lived source can keep opening them", () => {

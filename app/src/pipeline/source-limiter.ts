@@ -16,6 +16,7 @@ interface SourceState {
   refilledAt: number;
   sessions: Set<string>;
   sessionsSince: number;
+  touchedAt: number;
 }
 
 /**
@@ -37,15 +38,21 @@ export class SourceLimiter {
   source(address: string, now: number): SourceState {
     let state = this.sources.get(address);
     if (state) {
-      // Re-insert: Map order is then least-recently-seen first.
-      this.sources.delete(address);
+      // Map order approximates least-recently-seen first; re-inserting at most once a second
+      // keeps a busy source from paying two hash operations per datagram.
+      if (now - state.touchedAt >= 1000) {
+        this.sources.delete(address);
+        this.sources.set(address, state);
+        state.touchedAt = now;
+      }
     } else {
-      state = { tokens: this.options.burst, refilledAt: now, sessions: new Set(), sessionsSince: now };
+      state = { tokens: this.options.burst, refilledAt: now, sessions: new Set(), sessionsSince: now, touchedAt: now };
       if (this.sources.size >= this.options.maxSources) {
         const oldest = this.sources.keys().next().value as string;
         this.sources.delete(oldest);
         this.evictions++;
       }
+      this.sources.set(address, state);
     }
     const elapsed = Math.max(0, now - state.refilledAt) / 1000;
     state.tokens = Math.min(this.options.burst, state.tokens + elapsed * this.options.eventsPerSecond);
@@ -54,7 +61,6 @@ export class SourceLimiter {
       state.sessions = new Set();
       state.sessionsSince = now;
     }
-    this.sources.set(address, state);
     return state;
   }
 
