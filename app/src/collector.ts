@@ -165,6 +165,8 @@ export class Collector {
     await this.source.stop();
     const drained = await this.batcher.drain(Date.now() + this.config.shutdownTimeoutMs);
     if (!drained) this.log.error({ lost: this.batcher.depth }, "shutdown deadline passed with events still queued");
+    // The final account, for operators and for the shutdown test.
+    this.log.info({ accepted: this.stats.accepted, stored: this.stats.storedEvents, drained }, "stopped");
     await this.http.close();
     await this.store.close();
     return drained;
