@@ -4,8 +4,7 @@ import { Construct } from "constructs";
 import { isDnsLabel } from "../lib/names";
 import { isIpv4 } from "../lib/ipv4";
 import { K3S_CA_FILES, K3S_VERSION, renderK3sUserData, type K3sCaFile } from "./k3s-user-data";
-import { privateKeyFor } from "./tls-certificate-authority";
-import { TlsCertificateAuthority } from "./tls-certificate-authority";
+import { privateKeyFor, TlsCertificateAuthority } from "./tls-certificate-authority";
 import { TlsIssuedCertificate } from "./tls-issued-certificate";
 
 export interface K3sNode {

@@ -22,6 +22,27 @@ function ecKey(dir: string, name: string, curve: string): string {
   return path;
 }
 
+/** `openssl req -x509`: a self-signed certificate for a key, with extra extensions. */
+function selfSign(dir: string, key: string, cert: string, subject: string, days: number, extensions: readonly string[]): void {
+  openssl(
+    [
+      "req",
+      "-x509",
+      "-new",
+      "-key",
+      key,
+      "-subj",
+      subject,
+      "-days",
+      String(days),
+      ...extensions.flatMap((extension) => ["-addext", extension]),
+      "-out",
+      cert,
+    ],
+    dir,
+  );
+}
+
 export interface TestCa {
   readonly dir: string;
   readonly cert: string;
@@ -33,26 +54,10 @@ export function createCa(dir: string, name: string): TestCa {
   mkdirSync(dir, { recursive: true });
   const key = ecKey(dir, name, "P256");
   const cert = join(dir, `${name}.crt`);
-  openssl(
-    [
-      "req",
-      "-x509",
-      "-new",
-      "-key",
-      key,
-      "-subj",
-      `/CN=${name}`,
-      "-days",
-      "3650",
-      "-addext",
-      "basicConstraints=critical,CA:true",
-      "-addext",
-      "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
-      "-out",
-      cert,
-    ],
-    dir,
-  );
+  selfSign(dir, key, cert, `/CN=${name}`, 3650, [
+    "basicConstraints=critical,CA:true",
+    "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+  ]);
   return { dir, cert, key };
 }
 
@@ -148,26 +153,10 @@ export function issueServerCert(dir: string, address: string): IssuedCert & { pi
   mkdirSync(dir, { recursive: true });
   const key = ecKey(dir, "server", VPN_SERVER_CERT_PROFILE.ecdsaCurve);
   const cert = join(dir, "server.crt");
-  openssl(
-    [
-      "req",
-      "-x509",
-      "-new",
-      "-key",
-      key,
-      "-subj",
-      `/CN=${address}`,
-      "-days",
-      String(VPN_SERVER_CERT_PROFILE.validityHours / 24),
-      "-addext",
-      `subjectAltName=IP:${address}`,
-      "-addext",
-      "extendedKeyUsage=serverAuth",
-      "-out",
-      cert,
-    ],
-    dir,
-  );
+  selfSign(dir, key, cert, `/CN=${address}`, VPN_SERVER_CERT_PROFILE.validityHours / 24, [
+    `subjectAltName=IP:${address}`,
+    "extendedKeyUsage=serverAuth",
+  ]);
   return { cert, key, pin: serverPin(cert) };
 }
 

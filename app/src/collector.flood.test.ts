@@ -2,26 +2,17 @@
  * A garbage flood against a real collector process with default settings, for a bounded
  * time, while a legitimate client sends too: no crash, bounded memory, nothing legitimate lost.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { UdpEventClient } from "./client/udp-client";
 import { sampleEvent } from "../test/events";
+import { spawnCollector } from "../../test-support/collector-process";
 
 const RSS_BOUND_BYTES = 384 * 1024 * 1024;
 const FLOOD_SECONDS = 5;
 const FLOOD_DATAGRAMS_PER_SECOND = 20_000;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const metric = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
 
@@ -38,45 +29,13 @@ describe("garbage flood", () => {
   }, 60_000);
 
   it(`keeps RSS under 384 MiB and accepts the legitimate events sent meanwhile`, async () => {
-    const [udpPort, httpPort] = [await freePort(), await freePort()];
-    const collector = spawn(
-      process.execPath,
-      [
-        join(DIST, "cli", "main.js"),
-        "serve",
-        "--udp-port",
-        String(udpPort),
-        "--udp-hosts",
-        "127.0.0.1",
-        "--http-port",
-        String(httpPort),
-        "--http-host",
-        "127.0.0.1",
-        "--duckdb-path",
-        ":memory:",
-        "--recv-buffer-bytes",
-        "4194304",
-        "--log-level",
-        "warn",
-      ],
-      {
-        stdio: ["ignore", "ignore", "pipe"],
-      },
-    );
-    let stderr = "";
-    collector.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const base = `http://127.0.0.1:${httpPort}`;
+    const collector = await spawnCollector({
+      duckdbPath: ":memory:",
+      compiled: DIST,
+      args: ["--recv-buffer-bytes", "4194304", "--log-level", "warn"],
+    });
+    const { udpPort, base } = collector;
     try {
-      for (let attempt = 0; attempt < 150; attempt++) {
-        if (
-          await fetch(`${base}/readyz`).then(
-            (r) => r.ok,
-            () => false,
-          )
-        )
-          break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
       const flood = createSocket("udp4");
       const legit = new UdpEventClient({ host: "127.0.0.1", port: udpPort });
       let maxRss = 0;
@@ -123,7 +82,7 @@ describe("garbage flood", () => {
       const quality = (await (await fetch(`${base}/api/v1/quality?from=0&to=1`)).json()) as { received: { datagrams: number } };
       // The kernel may drop datagrams of a flood; what arrived must be accounted for.
       console.log(`flood: sent ${garbage + legitSent} datagrams, the collector received ${quality.received.datagrams}`);
-      expect(collector.exitCode).toBeNull();
+      expect(collector.child.exitCode).toBeNull();
       expect(garbage).toBeGreaterThan(FLOOD_SECONDS * FLOOD_DATAGRAMS_PER_SECOND * 0.5);
       expect(streams).toBe(legitSent);
       expect(maxRss).toBeGreaterThan(0);
@@ -132,9 +91,9 @@ describe("garbage flood", () => {
         `flood: ${garbage} garbage datagrams, ${legitSent} legitimate events all stored, max RSS ${(maxRss / 2 ** 20).toFixed(0)} MiB`,
       );
     } finally {
-      collector.kill("SIGTERM");
-      await new Promise((resolve) => collector.once("exit", resolve));
+      collector.child.kill("SIGTERM");
+      await collector.exited;
     }
-    expect(stderr).not.toMatch(/Error|FATAL/);
+    expect(collector.output()).not.toMatch(/Error|FATAL/);
   }, 90_000);
 });

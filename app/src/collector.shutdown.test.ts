@@ -4,72 +4,28 @@
  * collector accepted. Also: no user id in logs or metric labels.
  */
 import { DuckDBInstance } from "@duckdb/node-api";
-import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UdpEventClient } from "./client/udp-client";
 import { sampleEvent } from "../test/events";
+import { spawnCollector } from "../../test-support/collector-process";
 
 const SHUTDOWN_BOUND_MS = 10_000;
 const SECRET_UID = "uid-that-must-never-be-logged-7f3a9";
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 describe("SIGTERM under load", () => {
   it("drains into the store within the bound, exits 0, and loses nothing it accepted", async () => {
-    const [udpPort, httpPort] = [await freePort(), await freePort()];
     const path = join(mkdtempSync(join(tmpdir(), "shutdown-")), "collector.duckdb");
-    const collector = spawn(
-      process.execPath,
-      [
-        "-r",
-        "ts-node/register/transpile-only",
-        join(__dirname, "cli", "main.ts"),
-        "serve",
-        "--udp-port",
-        String(udpPort),
-        "--udp-hosts",
-        "127.0.0.1",
-        "--http-port",
-        String(httpPort),
-        "--http-host",
-        "127.0.0.1",
-        "--duckdb-path",
-        path,
-        "--log-level",
-        "trace",
-        "--shutdown-timeout-ms",
-        String(SHUTDOWN_BOUND_MS),
-      ],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let logs = "";
-    collector.stdout.on("data", (chunk: Buffer) => (logs += chunk.toString()));
-    collector.stderr.on("data", (chunk: Buffer) => (logs += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => collector.on("exit", (code) => resolve(code)));
-    for (let attempt = 0; attempt < 150; attempt++) {
-      if (
-        await fetch(`http://127.0.0.1:${httpPort}/readyz`).then(
-          (r) => r.ok,
-          () => false,
-        )
-      )
-        break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const collector = await spawnCollector({
+      duckdbPath: path,
+      args: ["--log-level", "trace", "--shutdown-timeout-ms", String(SHUTDOWN_BOUND_MS)],
+    });
+    const { udpPort, httpPort, exited } = collector;
     const client = new UdpEventClient({ host: "127.0.0.1", port: udpPort });
     let sent = 0;
     const load = (async () => {
-      while (collector.exitCode === null && sent < 200_000) {
+      while (collector.child.exitCode === null && sent < 200_000) {
         const batch = Array.from({ length: 60 }, () => sampleEvent({ id: `term-${sent++}`, uid: SECRET_UID, t: Date.now() }));
         await client.send(batch).catch(() => undefined);
         await new Promise((resolve) => setImmediate(resolve));
@@ -78,7 +34,7 @@ describe("SIGTERM under load", () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
     const signalledAt = Date.now();
-    collector.kill("SIGTERM");
+    collector.child.kill("SIGTERM");
     const code = await exited;
     const shutdownMs = Date.now() - signalledAt;
     await load;
@@ -86,6 +42,7 @@ describe("SIGTERM under load", () => {
 
     expect(code).toBe(0);
     expect(shutdownMs).toBeLessThan(SHUTDOWN_BOUND_MS);
+    const logs = collector.output();
     const final = logs
       .split("\n")
       .filter((line) => line.includes('"msg":"stopped"'))

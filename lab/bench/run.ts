@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
+import { freePort, spawnCollector } from "../../test-support/collector-process";
 import { renderChart, type Series } from "./svg-chart";
 
 const options = new Command()
@@ -26,7 +27,6 @@ const PACKINGS = options.packings.split(",").map(Number);
 const TARGET = 0.999;
 const work = mkdtempSync(join(tmpdir(), "bench-"));
 const root = join(__dirname, "..", "..");
-let nextPort = 19100;
 
 function log(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -86,19 +86,6 @@ function statsdTemplates(perDatagram: number): string {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not come up`);
-    await sleep(100);
-  }
-}
-
 interface Receiver {
   readonly udpPort: number;
   /** Events the receiver has counted (stored, for the collector), once it has settled. */
@@ -108,25 +95,9 @@ interface Receiver {
 }
 
 async function startCollector(): Promise<Receiver> {
-  const udpPort = nextPort++;
-  const httpPort = nextPort++;
-  const child = spawn(
-    process.execPath,
-    [
-      "-r",
-      "ts-node/register/transpile-only",
-      "app/src/cli/main.ts",
-      "serve",
-      "--udp-port",
-      String(udpPort),
-      "--udp-hosts",
-      "127.0.0.1",
-      "--http-port",
-      String(httpPort),
-      "--http-host",
-      "127.0.0.1",
-      "--duckdb-path",
-      join(work, `collector-${udpPort}.duckdb`),
+  const collector = await spawnCollector({
+    duckdbPath: join(work, `collector-${Date.now()}.duckdb`),
+    args: [
       "--recv-buffer-bytes",
       String(4 << 20),
       // One sender stands in for many players: lift the per-source limit, nothing else.
@@ -138,9 +109,8 @@ async function startCollector(): Promise<Receiver> {
       "--log-level",
       "warn",
     ],
-    { cwd: root, stdio: ["ignore", "inherit", "inherit"] },
-  );
-  await waitForHttp(`http://127.0.0.1:${httpPort}/readyz`, 30_000);
+  });
+  const { udpPort, httpPort, child } = collector;
   return {
     udpPort,
     httpPort,
@@ -161,12 +131,12 @@ async function startCollector(): Promise<Receiver> {
 }
 
 async function startStatsd(): Promise<Receiver> {
-  const udpPort = nextPort++;
+  const [udpPort, managementPort] = [await freePort(), await freePort()];
   const countFile = join(work, `statsd-${udpPort}.count`);
   const config = join(work, `statsd-${udpPort}.js`);
   writeFileSync(
     config,
-    `{ port: ${udpPort}, address: "127.0.0.1", mgmt_port: ${nextPort++}, mgmt_address: "127.0.0.1", flushInterval: 500, deleteIdleStats: true, backends: [${JSON.stringify(join(__dirname, "statsd-count-backend.js"))}], countFile: ${JSON.stringify(countFile)} }`,
+    `{ port: ${udpPort}, address: "127.0.0.1", mgmt_port: ${managementPort}, mgmt_address: "127.0.0.1", flushInterval: 500, deleteIdleStats: true, backends: [${JSON.stringify(join(__dirname, "statsd-count-backend.js"))}], countFile: ${JSON.stringify(countFile)} }`,
   );
   const child = spawn(process.execPath, [join(root, "node_modules", "statsd", "stats.js"), config], {
     stdio: ["ignore", "ignore", "inherit"],

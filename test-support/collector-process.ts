@@ -1,0 +1,90 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { join } from "node:path";
+
+/** A free TCP port on loopback (also free for UDP in practice: nothing else binds here). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls until the URL answers 2xx; throws after the timeout. */
+export async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (
+      await fetch(url).then(
+        (response) => response.ok,
+        () => false,
+      )
+    )
+      return;
+    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export interface CollectorProcess {
+  readonly child: ChildProcess;
+  readonly udpPort: number;
+  readonly httpPort: number;
+  /** http://127.0.0.1:<httpPort> */
+  readonly base: string;
+  /** Everything the process printed so far (stdout and stderr). */
+  output(): string;
+  readonly exited: Promise<number | null>;
+}
+
+const ROOT = join(__dirname, "..");
+
+/**
+ * `collector serve` as its own process on free loopback ports, ready when it returns.
+ * `compiled` runs a tsc build (as the image does) instead of the sources through ts-node.
+ */
+export async function spawnCollector(options: {
+  duckdbPath: string;
+  args?: readonly string[];
+  compiled?: string;
+}): Promise<CollectorProcess> {
+  const [udpPort, httpPort] = [await freePort(), await freePort()];
+  const entry = options.compiled
+    ? [join(options.compiled, "cli", "main.js")]
+    : ["-r", "ts-node/register/transpile-only", join(ROOT, "app", "src", "cli", "main.ts")];
+  const child = spawn(
+    process.execPath,
+    [
+      ...entry,
+      "serve",
+      "--udp-port",
+      String(udpPort),
+      "--udp-hosts",
+      "127.0.0.1",
+      "--http-port",
+      String(httpPort),
+      "--http-host",
+      "127.0.0.1",
+      "--duckdb-path",
+      options.duckdbPath,
+      ...(options.args ?? []),
+    ],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const base = `http://127.0.0.1:${httpPort}`;
+  try {
+    await waitForHttp(`${base}/readyz`, 30_000);
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw new Error(`${(error as Error).message}\n${output}`);
+  }
+  return { child, udpPort, httpPort, base, output: () => output, exited };
+}
