@@ -1,3 +1,4 @@
+import { waitFor } from "../../test/collector-harness";
 import { sampleEvent } from "../../test/events";
 import { DuckDbStore } from "../store/duckdb-store";
 import { Batcher } from "./batcher";
@@ -17,7 +18,8 @@ describe("Batcher over a real DuckDB store", () => {
     const flushed: number[] = [];
     const batcher = new Batcher(store, { batchSize: 10, flushIntervalMs: 30, maxQueue: 100 }, { onFlush: (n) => flushed.push(n) });
     for (const event of events(25, "a")) batcher.add(event);
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // Wait for the writes rather than a fixed time: a loaded machine makes the first one slow.
+    await waitFor(() => flushed.reduce((sum, n) => sum + n, 0) >= 25, 10_000, "25 flushed events");
     expect(flushed).toEqual([10, 10, 5]);
     expect(await store.countEvents()).toBe(25);
   });
