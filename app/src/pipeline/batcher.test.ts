@@ -35,7 +35,7 @@ describe("Batcher over a real DuckDB store", () => {
     const admin = await (store as unknown as { connection: { run(sql: string): Promise<unknown> } }).connection;
     await admin.run("ALTER TABLE events RENAME TO events_away");
     for (const event of events(12, "b")) batcher.add(event);
-    await new Promise((resolve) => setTimeout(resolve, 120));
+    await waitFor(() => errors.length > 0, 10_000, "a failed write");
     expect(errors.length).toBeGreaterThan(0);
     expect(batcher.depth).toBe(12);
     await admin.run("ALTER TABLE events_away RENAME TO events");
