@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import pino from "pino";
 import { UdpEventClient } from "../src/client/udp-client";
 import { Collector } from "../src/collector";
@@ -5,9 +8,23 @@ import { parseCollectorConfig, type CollectorConfigInput } from "../src/config";
 import type { PlaybackEvent } from "../src/protocol/event";
 import type { Store } from "../src/store/store";
 
-/** A real collector on loopback (UDP and HTTP on free ports) over the given or an in-memory store. */
+const spoolDirs = new Set<string>();
+process.once("exit", () => spoolDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+/** A fresh spool directory, removed when the test process exits. */
+export function temporarySpoolDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "collector-spool-"));
+  spoolDirs.add(dir);
+  return dir;
+}
+
+/**
+ * A real collector on loopback (UDP and HTTP on free ports) over the given or an in-memory
+ * store, spooling to a fresh temporary directory.
+ */
 export async function startCollector(overrides: Partial<CollectorConfigInput> = {}, store?: Store): Promise<Collector> {
   const config = parseCollectorConfig({
+    spoolDir: temporarySpoolDir(),
     udpPort: 0,
     httpPort: 0,
     udpHosts: "127.0.0.1",

@@ -1,0 +1,135 @@
+import type { SpoolReader } from "./spool-reader";
+
+/** Which part of which spool a batch is: stores commit `to` atomically with the rows. */
+export interface SpoolCommit {
+  readonly spool: string;
+  readonly from: number;
+  readonly to: number;
+}
+
+/** A store as the spool consumer sees it. */
+export interface CommittingSink {
+  /** Runs migrations; called (and retried) before the first write. */
+  prepare(): Promise<void>;
+  /** The end of the last batch of `spool` the store holds; 0 when none. */
+  committedPosition(spool: string): Promise<number>;
+  /** Stores the lines and `commit.to` together, or nothing; a batch already stored is skipped. */
+  write(lines: readonly string[], commit: SpoolCommit): Promise<void>;
+}
+
+export interface SpoolConsumerOptions {
+  readonly spoolId: string;
+  /** Most lines per store write. */
+  readonly batchSize: number;
+  /** Write at least this often while records are waiting. */
+  readonly flushIntervalMs: number;
+  /** First wait after a failure; doubles up to 30 s. */
+  readonly retryBaseMs: number;
+  /** The writer's end position (shared memory when the consumer runs on the store thread). */
+  readonly writtenEnd: () => number;
+}
+
+export interface SpoolConsumerEvents {
+  onReady?(committed: number): void;
+  onCommit?(to: number, lines: number, seconds: number): void;
+  onError?(error: Error, failures: number): void;
+  onCorrupt?(position: number, reason: string): void;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Moves records from the spool into the store, in order. Progress lives in the store, written
+ * in the same transaction (or insert) as the rows: after a failure or a restart it asks the
+ * store where it got to and carries on from there, so nothing is stored twice or skipped.
+ */
+export class SpoolConsumer {
+  private position = 0;
+  private ready = false;
+  private stopped = false;
+  private failures = 0;
+  private lastWriteAt = Date.now();
+  private bytesPerLine = 200;
+  private running?: Promise<void>;
+
+  constructor(
+    private readonly reader: SpoolReader,
+    private readonly sink: CommittingSink,
+    private readonly options: SpoolConsumerOptions,
+    private readonly events: SpoolConsumerEvents = {},
+  ) {}
+
+  get committed(): number {
+    return this.position;
+  }
+
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  start(): void {
+    this.running ??= this.run();
+  }
+
+  /** Stops after the write in progress; what is left stays in the spool for the next start. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped && !this.ready) {
+      try {
+        await this.sink.prepare();
+        await this.resync();
+        this.ready = true;
+        this.failures = 0;
+        this.events.onReady?.(this.position);
+      } catch (error) {
+        await this.backOff(error as Error);
+      }
+    }
+    while (!this.stopped) {
+      const waiting = this.options.writtenEnd() - this.position;
+      const due = waiting >= this.options.batchSize * this.bytesPerLine || Date.now() - this.lastWriteAt >= this.options.flushIntervalMs;
+      if (waiting > 0 && due) await this.writeNext();
+      else await sleep(Math.min(20, this.options.flushIntervalMs));
+    }
+  }
+
+  private async writeNext(): Promise<void> {
+    const batch = this.reader.read(this.position, this.options.writtenEnd(), this.options.batchSize);
+    for (const bad of batch.corrupt) this.events.onCorrupt?.(bad.position, bad.reason);
+    if (batch.lines.length === 0) {
+      this.position = batch.to;
+      return;
+    }
+    const started = process.hrtime.bigint();
+    try {
+      await this.sink.write(batch.lines, { spool: this.options.spoolId, from: batch.from, to: batch.to });
+      this.bytesPerLine = Math.max(16, (batch.to - batch.from) / batch.lines.length);
+      this.position = batch.to;
+      this.failures = 0;
+      this.lastWriteAt = Date.now();
+      this.events.onCommit?.(batch.to, batch.lines.length, Number(process.hrtime.bigint() - started) / 1e9);
+    } catch (error) {
+      await this.backOff(error as Error);
+      // The write may have landed before it failed (a lost reply): ask the store.
+      await this.resync().catch(() => undefined);
+    }
+  }
+
+  private async resync(): Promise<void> {
+    const committed = await this.sink.committedPosition(this.options.spoolId);
+    // Segments below the oldest on disk were released because they were stored.
+    this.position = Math.max(committed, this.reader.start());
+  }
+
+  private async backOff(error: Error): Promise<void> {
+    this.failures++;
+    this.events.onError?.(error, this.failures);
+    const delay = Math.min(30_000, this.options.retryBaseMs * 2 ** (this.failures - 1));
+    const until = Date.now() + delay;
+    while (!this.stopped && Date.now() < until) await sleep(Math.min(50, until - Date.now()));
+  }
+}

@@ -1,0 +1,106 @@
+import { closeSync, openSync, readSync } from "node:fs";
+import { join } from "node:path";
+import { SEGMENT_MAGIC, recordAt, segmentFileName } from "./record-format";
+import { listSegments } from "./spool-writer";
+
+export interface SpoolBatch {
+  readonly lines: string[];
+  /** Where this batch starts: `from`, or the oldest segment if `from` was already deleted. */
+  readonly from: number;
+  /** The position after the batch's last record: where the next read starts. */
+  readonly to: number;
+  /** Records that failed their checksum or ran past their segment, skipped. */
+  readonly corrupt: ReadonlyArray<{ readonly position: number; readonly reason: string }>;
+}
+
+const CHUNK_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads records back from the spool's segment files, in order, from any record boundary. It
+ * keeps nothing but an open file and a read buffer, so a long store outage costs disk, not memory.
+ */
+export class SpoolReader {
+  private buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  private open?: { base: number; fd: number };
+
+  constructor(readonly dir: string) {}
+
+  /** The oldest position still on disk. */
+  start(): number {
+    return listSegments(this.dir)[0] ?? 0;
+  }
+
+  /**
+   * Reads whole records from `from` (a record boundary) towards `end` (the writer's end, also
+   * a boundary) until at least `maxLines` lines are collected or `end` is reached.
+   */
+  read(from: number, end: number, maxLines: number): SpoolBatch {
+    const segments = listSegments(this.dir);
+    const lines: string[] = [];
+    const corrupt: Array<{ position: number; reason: string }> = [];
+    const first = Math.max(from, segments[0] ?? from);
+    let position = first;
+    while (position < end && lines.length < maxLines) {
+      const index = lastIndexAtOrBelow(segments, position);
+      if (index < 0) break;
+      const base = segments[index];
+      const segmentEnd = index + 1 < segments.length ? segments[index + 1] : end;
+      if (position >= segmentEnd) {
+        position = segmentEnd;
+        continue;
+      }
+      const fd = this.fileFor(base);
+      const want = Math.min(segmentEnd - position, this.buffer.length);
+      const got = readFully(fd, this.buffer, want, SEGMENT_MAGIC.length + (position - base));
+      let offset = 0;
+      while (offset < got && lines.length < maxLines) {
+        const check = recordAt(this.buffer, offset, got);
+        if (check.kind === "record") {
+          const text = check.payload.toString("utf8");
+          for (const line of text.split("\n")) lines.push(line);
+          offset += check.bytes;
+          continue;
+        }
+        if (check.kind === "incomplete" && got === want && position + got < segmentEnd) {
+          if (offset === 0) this.buffer = Buffer.allocUnsafe(this.buffer.length * 2); // a record larger than the buffer
+          break;
+        }
+        // Nothing after a bad header can be trusted in this segment: skip to its end.
+        corrupt.push({ position: position + offset, reason: check.kind === "corrupt" ? check.reason : "record runs past its segment" });
+        offset = segmentEnd - position;
+        break;
+      }
+      position += offset;
+    }
+    return { lines, from: first, to: position, corrupt };
+  }
+
+  private fileFor(base: number): number {
+    if (this.open?.base === base) return this.open.fd;
+    this.close();
+    const fd = openSync(join(this.dir, segmentFileName(base)), "r");
+    this.open = { base, fd };
+    return fd;
+  }
+
+  close(): void {
+    if (this.open) closeSync(this.open.fd);
+    this.open = undefined;
+  }
+}
+
+function lastIndexAtOrBelow(sorted: readonly number[], value: number): number {
+  let index = -1;
+  for (let i = 0; i < sorted.length && sorted[i] <= value; i++) index = i;
+  return index;
+}
+
+function readFully(fd: number, buffer: Buffer, length: number, filePosition: number): number {
+  let filled = 0;
+  while (filled < length) {
+    const read = readSync(fd, buffer, filled, length - filled, filePosition + filled);
+    if (read === 0) break;
+    filled += read;
+  }
+  return filled;
+}
