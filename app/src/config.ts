@@ -20,7 +20,17 @@ export const collectorConfigSchema = z
     dedupeMaxEntries: positive.min(2).default(2_000_000),
     batchSize: positive.default(20_000),
     flushIntervalMs: positive.default(200),
-    maxQueue: positive.default(200_000),
+    /** First wait after a failed store write; doubles up to 30 s. */
+    storeRetryBaseMs: positive.default(200),
+    /** Accepted events are appended here before they are stored (put it on a persistent volume). */
+    spoolDir: z.string().min(1).default("spool"),
+    /** The spool's bound on disk. Full: new events are refused as `overload`; accepted ones are never dropped. */
+    spoolMaxBytes: positive.default(1024 * 1024 * 1024),
+    spoolSegmentBytes: positive.min(1024).default(64 * 1024 * 1024),
+    /** fdatasync interval for the open segment: what a host crash (not a process crash) may lose. */
+    spoolFsyncIntervalMs: z.coerce.number().int().nonnegative().default(1_000),
+    /** /readyz reports not ready once the spool is this full (a signal to shed load to other pods). */
+    spoolReadyMaxRatio: z.coerce.number().gt(0).max(1).default(0.9),
     /** Per source address: sustained events/s, burst, and new sessions per minute. */
     sourceEventsPerSecond: positive.default(20_000),
     sourceBurst: positive.default(40_000),
@@ -56,7 +66,10 @@ export const collectorConfigSchema = z
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .strict()
-  .refine((config) => config.maxQueue >= config.batchSize, { message: "maxQueue must be at least batchSize", path: ["maxQueue"] })
+  .refine((config) => config.spoolMaxBytes >= 2 * config.spoolSegmentBytes, {
+    message: "must be at least twice spoolSegmentBytes",
+    path: ["spoolMaxBytes"],
+  })
   .refine((config) => config.store !== "clickhouse" || config.clickhouseUrl !== undefined, {
     message: "is required when store is clickhouse",
     path: ["clickhouseUrl"],

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { REJECT_REASONS } from "./protocol/event";
 import type { IngestStats } from "./pipeline/ingest-stats";
+import type { SpoolStatus } from "./collector";
 
 export interface CollectorMetrics {
   readonly registry: Registry;
@@ -12,7 +13,7 @@ export interface CollectorMetrics {
  * Prometheus metrics. Ingest counts live in IngestStats (plain numbers on the hot path) and are
  * copied into the counters when scraped. No label ever carries a user id.
  */
-export function createMetrics(stats: IngestStats, queueDepth: () => number): CollectorMetrics {
+export function createMetrics(stats: IngestStats, spool: () => SpoolStatus): CollectorMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const counter = (name: string, help: string, read: () => number) =>
@@ -27,14 +28,20 @@ export function createMetrics(stats: IngestStats, queueDepth: () => number): Col
     });
   counter("collector_datagrams_received_total", "UDP datagrams received", () => stats.datagrams);
   counter("collector_events_received_total", "Events (non-empty lines) received", () => stats.events);
-  counter("collector_events_accepted_total", "Events accepted into the queue", () => stats.accepted);
+  counter("collector_events_accepted_total", "Events accepted (appended to the spool)", () => stats.accepted);
   counter("collector_events_stored_total", "Events written to the store", () => stats.storedEvents);
   counter(
     "collector_duplicates_total",
     "Events dropped as duplicates of an id seen in the dedupe window",
     () => stats.rejectedEvents.duplicate,
   );
-  counter("collector_store_errors_total", "Failed batch writes (retried)", () => stats.storeErrors);
+  counter("collector_store_errors_total", "Failed batch writes (retried from the spool)", () => stats.storeErrors);
+  counter(
+    "collector_spool_write_errors_total",
+    "Spool appends that failed (their events counted as overload)",
+    () => stats.spoolWriteErrors,
+  );
+  counter("collector_spool_corrupt_records_total", "Spool records skipped on replay: checksum failed", () => stats.spoolCorruptRecords);
   counter("collector_dedupe_evictions_total", "Ids forgotten early because the dedupe table was full", () => stats.dedupeEvictions);
   counter(
     "collector_source_evictions_total",
@@ -61,14 +68,19 @@ export function createMetrics(stats: IngestStats, queueDepth: () => number): Col
       for (const reason of REJECT_REASONS) this.inc({ reason }, stats.rejectedDatagrams[reason]);
     },
   });
-  new Gauge({
-    name: "collector_queue_depth",
-    help: "Accepted events waiting for the store",
-    registers: [registry],
-    collect() {
-      this.set(queueDepth());
-    },
-  });
+  const gauge = (name: string, help: string, read: (status: SpoolStatus) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read(spool()));
+      },
+    });
+  gauge("collector_spool_bytes", "Bytes the spool's segments hold on disk", (status) => status.diskBytes);
+  gauge("collector_spool_max_bytes", "The spool's bound; at it new events are refused as overload", (status) => status.maxBytes);
+  gauge("collector_spool_backlog_bytes", "Spooled bytes the store does not hold yet", (status) => status.backlogBytes);
+  gauge("collector_spool_segments", "Spool segment files on disk", (status) => status.segments);
   const flushSeconds = new Histogram({
     name: "collector_flush_duration_seconds",
     help: "Time to write one batch to the store",

@@ -95,8 +95,10 @@ interface Receiver {
 }
 
 async function startCollector(): Promise<Receiver> {
+  const trial = Date.now();
   const collector = await spawnCollector({
-    duckdbPath: join(work, `collector-${Date.now()}.duckdb`),
+    duckdbPath: join(work, `collector-${trial}.duckdb`),
+    spoolDir: join(work, `spool-${trial}`),
     args: [
       "--recv-buffer-bytes",
       String(4 << 20),
@@ -119,9 +121,9 @@ async function startCollector(): Promise<Receiver> {
       for (;;) {
         const quality = (await (await fetch(`http://127.0.0.1:${httpPort}/api/v1/quality?from=0&to=1`)).json()) as {
           stored: number;
-          queueDepth: number;
+          spool: { backlogBytes: number };
         };
-        if (quality.queueDepth === 0 && quality.stored === previous) return quality.stored;
+        if (quality.spool.backlogBytes === 0 && quality.stored === previous) return quality.stored;
         previous = quality.stored;
         await sleep(400);
       }

@@ -21,7 +21,12 @@ program
   .option("--dedupe-max-entries <n>", "most ids remembered (COLLECTOR_DEDUPE_MAX_ENTRIES)")
   .option("--batch-size <n>", "events per store write (COLLECTOR_BATCH_SIZE)")
   .option("--flush-interval-ms <ms>", "longest wait before a write (COLLECTOR_FLUSH_INTERVAL_MS)")
-  .option("--max-queue <n>", "most events held for the store (COLLECTOR_MAX_QUEUE)")
+  .option("--store-retry-base-ms <ms>", "first wait after a failed store write, doubling to 30 s (COLLECTOR_STORE_RETRY_BASE_MS)")
+  .option("--spool-dir <dir>", "where accepted events are spooled before the store (COLLECTOR_SPOOL_DIR)")
+  .option("--spool-max-bytes <bytes>", "spool bound on disk; full refuses new events as overload (COLLECTOR_SPOOL_MAX_BYTES)")
+  .option("--spool-segment-bytes <bytes>", "spool segment file size (COLLECTOR_SPOOL_SEGMENT_BYTES)")
+  .option("--spool-fsync-interval-ms <ms>", "fdatasync interval, 0 for rotation/close only (COLLECTOR_SPOOL_FSYNC_INTERVAL_MS)")
+  .option("--spool-ready-max-ratio <ratio>", "spool fill at which /readyz turns not ready (COLLECTOR_SPOOL_READY_MAX_RATIO)")
   .option("--source-events-per-second <n>", "sustained events/s per source address (COLLECTOR_SOURCE_EVENTS_PER_SECOND)")
   .option("--source-burst <n>", "burst per source address (COLLECTOR_SOURCE_BURST)")
   .option("--source-max-sessions <n>", "new sessions per source per minute (COLLECTOR_SOURCE_MAX_SESSIONS)")
@@ -51,7 +56,7 @@ program
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
-      collector.log.info({ signal }, "stopping: intake closed, draining the queue");
+      collector.log.info({ signal }, "stopping: intake closed, draining the spool into the store");
       const drained = await collector.stop();
       process.exit(drained ? 0 : 1);
     };

@@ -7,6 +7,7 @@ import { z } from "zod";
 import type { IngestStats } from "../pipeline/ingest-stats";
 import { SOURCES } from "../protocol/event";
 import type { CollectorMetrics } from "../metrics";
+import type { SpoolStatus } from "../collector";
 import type { InsightQuery, Store } from "../store/store";
 
 const DEFAULT_WINDOW_MS = 60 * 60_000;
@@ -67,8 +68,9 @@ export interface HttpDependencies {
   readonly store: Store;
   readonly stats: IngestStats;
   readonly metrics: CollectorMetrics;
-  readonly ready: () => boolean;
-  readonly queueDepth: () => number;
+  /** Not ready while starting or stopping, and while the spool is nearly full. */
+  readonly readiness: () => { ready: boolean; reason?: string };
+  readonly spool: () => SpoolStatus;
   readonly log: Logger;
   readonly clock?: () => number;
   /** When set, everything but OPEN_PATHS needs `Authorization: Bearer <token>` (the page: `?token=`). */
@@ -112,7 +114,10 @@ export function createHttpServer(deps: HttpDependencies): FastifyInstance {
   }
 
   app.get("/healthz", async () => ({ status: "ok" }));
-  app.get("/readyz", async (_request, reply) => (deps.ready() ? { status: "ready" } : reply.code(503).send({ status: "not ready" })));
+  app.get("/readyz", async (_request, reply) => {
+    const { ready, reason } = deps.readiness();
+    return ready ? { status: "ready" } : reply.code(503).send({ status: "not ready", reason });
+  });
   app.get("/metrics", async (_request, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()));
 
   app.get("/", async (_request, reply) => reply.type("text/html; charset=utf-8").send(dashboardHtml));
@@ -145,7 +150,7 @@ export function createHttpServer(deps: HttpDependencies): FastifyInstance {
     stored: deps.stats.storedEvents,
     rejected: { events: { ...deps.stats.rejectedEvents }, datagrams: { ...deps.stats.rejectedDatagrams } },
     duplicatesDropped: deps.stats.rejectedEvents.duplicate,
-    queueDepth: deps.queueDepth(),
+    spool: deps.spool(),
   }));
   return app;
 }

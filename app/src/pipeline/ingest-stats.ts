@@ -18,6 +18,9 @@ export class IngestStats {
   sourceEvictions = 0;
   storeErrors = 0;
   storedEvents = 0;
+  spoolWriteErrors = 0;
+  /** Records skipped on replay because their checksum failed (torn tails are cut at open). */
+  spoolCorruptRecords = 0;
 
   rejectEvent(reason: RejectReason): void {
     this.rejectedEvents[reason]++;

@@ -1,17 +1,22 @@
 /**
- * Fuzz pass over decode → validate → skew/dedupe → batcher → a real DuckDB store: a fixed
- * number of runs with a recorded seed, so a failure replays exactly (fast-check prints the path).
+ * Fuzz pass over decode → validate → skew/dedupe → spool → consumer → a real DuckDB store: a
+ * fixed number of runs with a recorded seed, so a failure replays exactly (fast-check prints the path).
  */
 import fc from "fast-check";
+import pino from "pino";
+import { temporarySpoolDir, waitFor } from "../../test/collector-harness";
 import { sampleEvent } from "../../test/events";
 import { encodeEvent } from "../client/packer";
 import { REJECT_REASONS } from "../protocol/event";
 import { DuckDbStore } from "../store/duckdb-store";
-import { lineSinkFor } from "../store/lines";
-import { Batcher } from "./batcher";
+import { SpoolConsumer } from "../spool/spool-consumer";
+import { SpoolReader } from "../spool/spool-reader";
+import { SpoolWriter } from "../spool/spool-writer";
+import { committingSinkFor } from "../store/lines";
 import { DedupeWindow } from "./dedupe-window";
 import { IngestPipeline } from "./ingest";
 import { IngestStats } from "./ingest-stats";
+import { SpoolIntake } from "./spool-intake";
 
 const SEED = 20261126;
 const NOW = 1_764_150_000_000;
@@ -48,23 +53,38 @@ describe("fuzzing the ingest pipeline into a real store", () => {
       fc.asyncProperty(fc.array(datagram, { minLength: 1, maxLength: 30 }), async (datagrams) => {
         const store = await DuckDbStore.open({ path: ":memory:" });
         await store.migrate();
+        const dir = temporarySpoolDir();
+        const spool = SpoolWriter.open({ dir, maxBytes: 1 << 20, segmentBytes: 4096, fsyncIntervalMs: 0 });
+        const reader = new SpoolReader(dir);
+        const consumer = new SpoolConsumer(reader, committingSinkFor(store), {
+          spoolId: spool.spoolId,
+          batchSize: 50,
+          flushIntervalMs: 5,
+          retryBaseMs: 10,
+          writtenEnd: () => spool.end,
+        });
         try {
           const stats = new IngestStats();
-          const batcher = new Batcher(lineSinkFor(store), { batchSize: 50, flushIntervalMs: 10, maxQueue: 100 });
+          const intake = new SpoolIntake(spool, stats, pino({ level: "silent" }));
           const pipeline = new IngestPipeline(
             stats,
             new DedupeWindow({ windowMs: 60_000, maxEntries: 1000 }, NOW),
-            batcher,
+            intake,
             { maxDatagramBytes: 8192, maxSkewMs: 600_000 },
             () => NOW,
           );
           for (const payload of datagrams) expect(() => pipeline.handleDatagram(payload)).not.toThrow();
+          intake.flush();
           expect(stats.datagrams).toBe(datagrams.length);
           const rejectedEvents = REJECT_REASONS.reduce((sum, reason) => sum + stats.rejectedEvents[reason], 0);
           expect(stats.accepted + rejectedEvents).toBe(stats.events);
-          expect(await batcher.drain(Date.now() + 10_000)).toBe(true);
+          consumer.start();
+          await waitFor(() => consumer.committed >= spool.end, 10_000, "the consumer to store the spool");
           expect(await store.countEvents()).toBe(stats.accepted);
         } finally {
+          await consumer.stop();
+          reader.close();
+          spool.close();
           await store.close();
         }
       }),

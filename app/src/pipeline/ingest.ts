@@ -1,10 +1,10 @@
 import { decodeDatagram, type DecodeSink } from "../protocol/decode";
 import { verifyDatagram } from "../protocol/signing";
 import type { PlaybackEvent, RejectReason } from "../protocol/event";
-import type { Batcher } from "./batcher";
 import type { DedupeWindow } from "./dedupe-window";
 import type { IngestStats } from "./ingest-stats";
 import type { SourceLimiter } from "./source-limiter";
+import type { AcceptedEvents } from "./spool-intake";
 
 export interface IngestOptions {
   readonly maxDatagramBytes: number;
@@ -17,7 +17,7 @@ export interface IngestOptions {
 }
 
 /**
- * decode → validate → skew → dedupe → bounded queue, for one datagram at a time. It is the
+ * decode → validate → skew → rate limit → room → dedupe → spool, for one datagram at a time. It is the
  * DecodeSink itself, so the hot path creates no per-datagram closures or result arrays.
  */
 export class IngestPipeline implements DecodeSink {
@@ -27,8 +27,8 @@ export class IngestPipeline implements DecodeSink {
   constructor(
     private readonly stats: IngestStats,
     private readonly dedupe: DedupeWindow,
-    /** Holds accepted events as their wire lines; the store thread parses them again. */
-    private readonly batcher: Batcher<string>,
+    /** Takes accepted events as their wire lines (the spool); the store thread parses them again. */
+    private readonly accepted: AcceptedEvents,
     private readonly options: IngestOptions,
     private readonly clock: () => number = Date.now,
   ) {}
@@ -63,10 +63,9 @@ export class IngestPipeline implements DecodeSink {
     if (skew > this.options.maxSkewMs || skew < -this.options.maxSkewMs) return this.refuse("skew");
     if (this.source && !this.options.limiter!.admit(this.source, event.sid)) return this.refuse("rate_limited");
     // Room is checked before the id is remembered, so a retry after overload is not a "duplicate".
-    if (!this.batcher.hasRoom) return this.refuse("overload");
+    if (!this.accepted.hasRoom) return this.refuse("overload");
     if (this.dedupe.seenOrAdd(event.id, this.now)) return this.refuse("duplicate");
-    this.stats.accepted++;
-    this.batcher.add(line);
+    this.accepted.add(line);
   }
 
   reject(reason: RejectReason): void {

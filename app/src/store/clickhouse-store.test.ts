@@ -1,5 +1,6 @@
 import { sampleEvent } from "../../test/events";
 import { describeInsightSuite } from "../../test/insight-suite";
+import { describeSpoolCommits } from "../../test/spool-commit-suite";
 import { getJson, sendEvents, startCollector } from "../../test/collector-harness";
 import { startClickHouse, type RunningClickHouse } from "../../../test-support/clickhouse";
 import { describeWithTool, requireTool } from "../../../test-support/tools";
@@ -23,6 +24,15 @@ describe("ClickHouse schema and SQL rendering", () => {
     expect(cluster).toMatch(/ReplicatedAggregatingMergeTree/);
     expect(cluster).toMatch(/LowCardinality\(String\)/);
     expect(cluster).toMatch(/TTL toDateTime/);
+  });
+
+  it("adds the spool columns to the local table and, on a cluster, to the Distributed table too", () => {
+    const tables = (cluster?: string) =>
+      clickHouseMigrations({ database: "stats", cluster }, featuresOf("18.16.1"))[1].statements.map((step) =>
+        typeof step === "string" ? step : `${step.table}.${step.column}`,
+      );
+    expect(tables()).toEqual(["events.spool", "events.spool_to"]);
+    expect(tables("analytics")).toEqual(["events_local.spool", "events_local.spool_to", "events.spool", "events.spool_to"]);
   });
 
   it("renders parameters as escaped literals", () => {
@@ -51,8 +61,8 @@ describeWithTool(binary)("ClickHouse store against a real server", () => {
     const features = await store.serverFeatures();
     expect(features.version).toMatch(/^18\.16\./);
     expect(features).toMatchObject({ lowCardinality: false, ttl: false });
-    expect(await store.migrate()).toBe(1);
-    expect(await store.migrate()).toBe(1);
+    expect(await store.migrate()).toBe(2);
+    expect(await store.migrate()).toBe(2);
   });
 
   it("rounds to the minute correctly where 18.16's Int64 modulo does not", async () => {
@@ -71,6 +81,22 @@ describeWithTool(binary)("ClickHouse store against a real server", () => {
     expect(await store.countEvents()).toBe(3);
     expect((await store.summary({ from: t, to: t + 10 })).streams).toBe(3);
   });
+});
+
+describeWithTool(binary)("ClickHouse spool commits", () => {
+  let server: RunningClickHouse;
+  let store: ClickHouseStore;
+  describeSpoolCommits(
+    "ClickHouse",
+    async () => {
+      server = await startClickHouse(binary!);
+      return (store = ClickHouseStore.open({ url: server.url, database: "commits" }));
+    },
+    async () => {
+      await store?.close();
+      await server?.stop();
+    },
+  );
 });
 
 describeWithTool(binary)("the collector configured for ClickHouse", () => {

@@ -1,6 +1,7 @@
 import { createClient, type ClickHouseClient } from "@clickhouse/client";
 import { createHash } from "node:crypto";
 import { STREAM_THRESHOLD_MS, type PlaybackEvent } from "../protocol/event";
+import type { SpoolCommit } from "../spool/spool-consumer";
 import type { Fragment } from "./insight-sql";
 import type { InsightQuery, MinuteCount, RankBy, RankedName, RegionExperience, RegionQuality, Store, Summary, TrendingName } from "./store";
 import { SqlInsights } from "./sql-insights";
@@ -48,11 +49,18 @@ export function renderClickHouse(fragment: Fragment): string {
   });
 }
 
+/** Adds a column unless it is there: 18.16 has no ADD COLUMN IF NOT EXISTS. */
+export interface AddColumn {
+  readonly table: string;
+  readonly column: string;
+  readonly definition: string;
+}
+
 /** The versioned schema; DDL picks engines by cluster mode and column types by server features. */
 export function clickHouseMigrations(
   options: Pick<ClickHouseStoreOptions, "cluster" | "database">,
   features: ServerFeatures,
-): Array<{ version: number; statements: string[] }> {
+): Array<{ version: number; statements: Array<string | AddColumn> }> {
   const label = features.lowCardinality ? "LowCardinality(String)" : "String";
   const onCluster = options.cluster ? ` ON CLUSTER ${options.cluster}` : "";
   const db = options.database;
@@ -96,13 +104,24 @@ export function clickHouseMigrations(
             countState() AS events, sumState(ifNull(stall, 0)) AS stall, uniqState(uid) AS listeners
      FROM ${db}.${local} GROUP BY minute, region, device, source, type`,
   );
-  return [{ version: 1, statements }];
+  // Version 2: which spool a row came from and where its batch ended, so a restarted collector
+  // knows what is stored (see committedPosition). The Distributed table mirrors its local table.
+  const spoolTables = options.cluster ? [local, "events"] : [local];
+  const spoolColumns = spoolTables.flatMap((table) => [
+    { table, column: "spool", definition: "String DEFAULT ''" },
+    { table, column: "spool_to", definition: "Int64 DEFAULT 0" },
+  ]);
+  return [
+    { version: 1, statements },
+    { version: 2, statements: spoolColumns },
+  ];
 }
 
 /**
- * The cluster store. Retries never count twice: every batch carries a token derived from its
- * event ids, and a batch whose token is already stored is not inserted again (18.16 has no
- * insert-block dedupe outside replicated tables).
+ * The cluster store. Retries never count twice: every batch carries a token (from its spool
+ * range, or else its event ids), and a batch whose token is already stored is not inserted
+ * again (18.16 has no insert-block dedupe outside replicated tables). One batch is one INSERT
+ * block, so its rows and its spool position land together.
  */
 export class ClickHouseStore implements Store {
   readonly kind = "clickhouse";
@@ -158,8 +177,11 @@ export class ClickHouseStore implements Store {
     for (const migration of clickHouseMigrations(this.options, features)) {
       latest = migration.version;
       if (applied.has(migration.version)) continue;
-      // Every statement is IF NOT EXISTS: a migration interrupted half-way is safe to run again.
-      for (const statement of migration.statements) await this.client.command({ query: statement });
+      // Every step is IF NOT EXISTS or checked: a migration interrupted half-way is safe to run again.
+      for (const statement of migration.statements) {
+        if (typeof statement === "string") await this.client.command({ query: statement });
+        else await this.addColumn(statement);
+      }
       await this.client.insert({
         table: `${db}.schema_migrations`,
         values: [{ version: migration.version, applied_at: Math.floor(Date.now() / 1000) }],
@@ -169,10 +191,28 @@ export class ClickHouseStore implements Store {
     return latest;
   }
 
-  async writeBatch(events: readonly PlaybackEvent[]): Promise<void> {
+  private async addColumn(step: AddColumn): Promise<void> {
+    const db = this.options.database;
+    const [present] = await this.rows(
+      `SELECT count() AS n FROM system.columns WHERE database = '${db}' AND table = '${step.table}' AND name = '${step.column}'`,
+    );
+    if (Number(present.n) > 0) return;
+    const onCluster = this.options.cluster ? ` ON CLUSTER ${this.options.cluster}` : "";
+    await this.client.command({ query: `ALTER TABLE ${db}.${step.table}${onCluster} ADD COLUMN ${step.column} ${step.definition}` });
+  }
+
+  /** Scans the spool columns once per start or failure, not per batch. */
+  async committedPosition(spool: string): Promise<number> {
+    const [row] = await this.rows(
+      `SELECT max(spool_to) AS position FROM events WHERE spool = ${renderClickHouse({ sql: "{spool}", params: { spool } })}`,
+    );
+    return Number(row?.position ?? 0);
+  }
+
+  async writeBatch(events: readonly PlaybackEvent[], commit?: SpoolCommit): Promise<void> {
     if (events.length === 0) return;
     const token = createHash("sha256")
-      .update(events.map((event) => event.id).join("\n"))
+      .update(commit ? `${commit.spool}:${commit.from}:${commit.to}` : events.map((event) => event.id).join("\n"))
       .digest("hex")
       .slice(0, 32);
     let minT = Infinity;
@@ -187,6 +227,8 @@ export class ClickHouseStore implements Store {
     await this.client.insert({
       table: `${this.options.database}.events`,
       format: "JSONEachRow",
+      // A Distributed table would otherwise queue the rows and answer before they are stored.
+      clickhouse_settings: this.options.cluster ? { insert_distributed_sync: 1 } : undefined,
       // Known columns only: events may carry fields the protocol ignores.
       values: events.map((event) => ({
         id: event.id,
@@ -209,6 +251,8 @@ export class ClickHouseStore implements Store {
         code: event.code ?? null,
         received_at: receivedAt,
         batch: token,
+        spool: commit?.spool ?? "",
+        spool_to: commit?.to ?? 0,
       })),
     });
   }

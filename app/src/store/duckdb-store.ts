@@ -1,5 +1,6 @@
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from "@duckdb/node-api";
 import { STREAM_THRESHOLD_MS, type PlaybackEvent } from "../protocol/event";
+import type { SpoolCommit } from "../spool/spool-consumer";
 import type { Fragment } from "./insight-sql";
 import type { InsightQuery, MinuteCount, RankBy, RankedName, RegionExperience, RegionQuality, Store, Summary, TrendingName } from "./store";
 import { SqlInsights } from "./sql-insights";
@@ -27,7 +28,15 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
         PRIMARY KEY (minute, region, device, source, type)
       );`,
   },
+  {
+    version: 2,
+    // Where each spool's stored batches end, updated in the batch's own transaction.
+    sql: `CREATE TABLE spool_commits (spool VARCHAR PRIMARY KEY, position BIGINT NOT NULL);`,
+  },
 ];
+
+/** A batch that starts past what is stored would skip records; one that overlaps would store some twice. */
+export class SpoolPositionMismatch extends Error {}
 
 export const DUCKDB_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 
@@ -95,22 +104,43 @@ export class DuckDbStore implements Store {
 
   /**
    * Appends a batch straight into `events` and derives streams and rollups from the batch's
-   * rows, in one transaction: all or nothing.
+   * rows, in one transaction: all or nothing. With a spool commit, the transaction also moves
+   * the spool's stored position, and a batch that is already stored is skipped.
    */
-  writeBatch(events: readonly PlaybackEvent[]): Promise<void> {
+  writeBatch(events: readonly PlaybackEvent[], commit?: SpoolCommit): Promise<void> {
     // One connection, one writer: batches are serialized.
-    const write = this.writing.then(() => this.writeNow(events));
+    const write = this.writing.then(() => this.writeNow(events, commit));
     this.writing = write.catch(() => undefined);
     return write;
   }
 
-  private async writeNow(events: readonly PlaybackEvent[]): Promise<void> {
+  async committedPosition(spool: string): Promise<number> {
+    const [row] = await this.rows("SELECT max(position) AS position FROM spool_commits WHERE spool = $spool", { spool });
+    return num(row?.position);
+  }
+
+  private async writeNow(events: readonly PlaybackEvent[], commit?: SpoolCommit): Promise<void> {
     if (events.length === 0) return;
     // Strictly increasing, so it also identifies this batch's rows (zone maps make that cheap).
     this.lastBatchAt = Math.max(Date.now(), this.lastBatchAt + 1);
     const receivedAt = BigInt(this.lastBatchAt);
     await this.connection.run("BEGIN TRANSACTION");
     try {
+      if (commit) {
+        const stored = num(
+          (
+            await this.connection.runAndReadAll("SELECT max(position) AS position FROM spool_commits WHERE spool = $spool", {
+              spool: commit.spool,
+            })
+          ).getRowObjects()[0]?.position,
+        );
+        if (stored >= commit.to) {
+          await this.connection.run("ROLLBACK");
+          return;
+        }
+        if (stored > commit.from)
+          throw new SpoolPositionMismatch(`spool batch [${commit.from}, ${commit.to}) overlaps what is stored (up to ${stored})`);
+      }
       const appender = await this.connection.createAppender("events");
       const text = (value: string | undefined) => (value === undefined ? appender.appendNull() : appender.appendVarchar(value));
       const count = (value: number | undefined) => (value === undefined ? appender.appendNull() : appender.appendBigInt(BigInt(value)));
@@ -152,6 +182,12 @@ export class DuckDbStore implements Store {
         SELECT t - t % 60000, region, device, coalesce(source, ''), type, count(*), coalesce(sum(stall), 0)
         FROM ${batch} GROUP BY ALL
         ON CONFLICT DO UPDATE SET events = minute_rollup.events + excluded.events, stall_ms = minute_rollup.stall_ms + excluded.stall_ms`);
+      if (commit) {
+        await this.connection.run(
+          "INSERT INTO spool_commits VALUES ($spool, $position) ON CONFLICT (spool) DO UPDATE SET position = excluded.position",
+          { spool: commit.spool, position: BigInt(commit.to) },
+        );
+      }
       await this.connection.run("COMMIT");
     } catch (error) {
       await this.connection.run("ROLLBACK").catch(() => undefined);

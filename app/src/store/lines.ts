@@ -1,4 +1,5 @@
 import type { PlaybackEvent } from "../protocol/event";
+import type { CommittingSink } from "../spool/spool-consumer";
 import type { Store } from "./store";
 
 /**
@@ -19,13 +20,16 @@ export function eventsFromLines(lines: readonly string[]): { events: PlaybackEve
   return { events, invalid };
 }
 
-/** Writes line batches into a store on this thread. */
-export function lineSinkFor(store: Store): { writeBatch(lines: readonly string[]): Promise<void> } {
+/** The spool consumer's view of a store on this thread: spooled lines in, positions committed. */
+export function committingSinkFor(store: Store): CommittingSink {
   return {
-    async writeBatch(lines) {
+    prepare: async () => void (await store.migrate()),
+    committedPosition: (spool) => store.committedPosition(spool),
+    async write(lines, commit) {
       const { events, invalid } = eventsFromLines(lines);
-      if (invalid > 0) throw new Error(`${invalid} accepted lines no longer validate; refusing to store a partial batch`);
-      await store.writeBatch(events);
+      // A spooled line passed its checksum, so it is what was accepted; failing to parse means a bug.
+      if (invalid > 0) throw new Error(`${invalid} spooled lines do not parse; refusing to store a partial batch`);
+      await store.writeBatch(events, commit);
     },
   };
 }

@@ -1,13 +1,16 @@
 /**
- * The store thread: it owns the store (DuckDB) so appends, transactions and insight queries
- * never run on the thread that receives UDP. The main thread talks to it through ThreadedStore.
+ * The store thread: it owns the store (DuckDB or ClickHouse) and the spool consumer, so
+ * reading the spool back, parsing, appends and insight queries never run on the thread that
+ * receives UDP. The main thread talks to it through ThreadedStore.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import { SpoolConsumer } from "../spool/spool-consumer";
+import { SpoolReader } from "../spool/spool-reader";
 import { ClickHouseStore } from "./clickhouse-store";
 import { DuckDbStore } from "./duckdb-store";
-import { lineSinkFor } from "./lines";
+import { committingSinkFor, eventsFromLines } from "./lines";
 import type { Store } from "./store";
-import type { StoreRequest, StoreResponse, StoreWorkerData } from "./threaded-store";
+import type { StoreEvent, StoreRequest, StoreResponse, StoreWorkerData } from "./threaded-store";
 
 async function open(data: StoreWorkerData): Promise<Store> {
   switch (data.kind) {
@@ -24,36 +27,68 @@ async function open(data: StoreWorkerData): Promise<Store> {
   }
 }
 
-async function main(): Promise<void> {
-  const port = parentPort!;
-  let store: Store | undefined;
-  let failure: Error | undefined;
-  const ready = open(workerData as StoreWorkerData).then(
-    (opened) => (store = opened),
-    (error: Error) => (failure = error),
-  );
-  port.on("message", async (request: StoreRequest) => {
-    await ready;
-    const reply = (response: StoreResponse) => port.postMessage(response);
-    try {
-      if (!store) throw failure ?? new Error("store did not open");
-      let result: unknown;
-      switch (request.kind) {
-        case "write":
-          await lineSinkFor(store).writeBatch(request.lines);
-          break;
-        case "call":
-          result = await (store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[request.method](...request.args);
-          break;
-        case "close":
-          await store.close();
-          break;
-      }
-      reply({ id: request.id, ok: true, result });
-    } catch (error) {
-      reply({ id: request.id, ok: false, error: (error as Error).message });
-    }
+const port = parentPort!;
+let opening: Promise<Store> | undefined;
+
+/** Opens the store on first use, and again after a failed open (a disk that was full, a server that was down). */
+function store(): Promise<Store> {
+  opening ??= open(workerData as StoreWorkerData).catch((error: Error) => {
+    opening = undefined;
+    throw error;
   });
+  return opening;
 }
 
-void main();
+/** Every Store method, for a consumer on this thread that must not hold a store that failed to open. */
+const lazyStore = new Proxy({} as Store, {
+  get:
+    (_target, method: keyof Store) =>
+    async (...args: unknown[]) =>
+      ((await store()) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method](...args),
+});
+
+let consumer: SpoolConsumer | undefined;
+const emit = (event: StoreEvent) => port.postMessage(event);
+
+port.on("message", async (request: StoreRequest) => {
+  const reply = (response: StoreResponse) => port.postMessage(response);
+  try {
+    let result: unknown;
+    switch (request.kind) {
+      case "write": {
+        const { events } = eventsFromLines(request.lines);
+        await (await store()).writeBatch(events, request.commit);
+        break;
+      }
+      case "call":
+        result = await (lazyStore as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[request.method](...request.args);
+        break;
+      case "consume": {
+        const shared = new Float64Array(request.writtenEnd);
+        consumer = new SpoolConsumer(
+          new SpoolReader(request.options.dir),
+          committingSinkFor(lazyStore),
+          { ...request.options, writtenEnd: () => shared[0] },
+          {
+            onReady: (committed) => emit({ event: "ready", committed }),
+            onCommit: (to, lines, seconds) => emit({ event: "commit", to, lines, seconds }),
+            onError: (error, failures) => emit({ event: "error", message: error.message, failures }),
+            onCorrupt: (position, reason) => emit({ event: "corrupt", position, reason }),
+          },
+        );
+        consumer.start();
+        break;
+      }
+      case "stopConsuming":
+        await consumer?.stop();
+        break;
+      case "close":
+        await consumer?.stop();
+        if (opening) await (await opening).close();
+        break;
+    }
+    reply({ id: request.id, ok: true, result });
+  } catch (error) {
+    reply({ id: request.id, ok: false, error: (error as Error).message });
+  }
+});

@@ -1,4 +1,5 @@
 import type { PlaybackEvent, Source } from "../protocol/event";
+import type { SpoolCommit } from "../spool/spool-consumer";
 
 /** A time window [from, to) in epoch ms plus optional equality filters. */
 export interface InsightQuery {
@@ -74,6 +75,12 @@ export interface Store extends InsightQueries {
   readonly kind: string;
   /** Applies pending schema migrations; safe to run again. Returns the schema version. */
   migrate(): Promise<number>;
-  writeBatch(events: readonly PlaybackEvent[]): Promise<void>;
+  /**
+   * Stores the events. With a spool commit, the store records `commit.to` together with the
+   * rows (all or nothing) and skips a batch it already holds, so replays never count twice.
+   */
+  writeBatch(events: readonly PlaybackEvent[], commit?: SpoolCommit): Promise<void>;
+  /** The end of the last stored batch of `spool`; 0 when none. */
+  committedPosition(spool: string): Promise<number>;
   close(): Promise<void>;
 }

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { PlaybackEvent } from "../protocol/event";
+import type { SpoolCommit, SpoolConsumerEvents, SpoolConsumerOptions } from "../spool/spool-consumer";
 import type { InsightQuery, MinuteCount, RankBy, RankedName, RegionExperience, RegionQuality, Store, Summary, TrendingName } from "./store";
 
 export type StoreWorkerData =
@@ -24,14 +25,30 @@ type QueryMethod =
   | "trending"
   | "qualityByRegion"
   | "experienceByRegion"
+  | "committedPosition"
   | "countEvents";
 
+/** What the store thread's spool consumer needs: the spool directory instead of a reader. */
+export type ConsumeOptions = Omit<SpoolConsumerOptions, "writtenEnd"> & { readonly dir: string };
+
 export type StoreRequest =
-  | { id: number; kind: "write"; lines: readonly string[] }
+  | { id: number; kind: "write"; lines: readonly string[]; commit?: SpoolCommit }
   | { id: number; kind: "call"; method: QueryMethod; args: unknown[] }
+  | { id: number; kind: "consume"; options: ConsumeOptions; writtenEnd: SharedArrayBuffer }
+  | { id: number; kind: "stopConsuming" }
   | { id: number; kind: "close" };
 
+/** A request before it gets its id (Omit distributed over the union's members). */
+type StoreRequestBody = StoreRequest extends infer Request ? (Request extends StoreRequest ? Omit<Request, "id"> : never) : never;
+
 export type StoreResponse = { id: number; ok: true; result?: unknown } | { id: number; ok: false; error: string };
+
+/** What the store thread's consumer reports, unasked. */
+export type StoreEvent =
+  | { event: "ready"; committed: number }
+  | { event: "commit"; to: number; lines: number; seconds: number }
+  | { event: "error"; message: string; failures: number }
+  | { event: "corrupt"; position: number; reason: string };
 
 /** The worker entry: compiled JS in the image, TypeScript through ts-node in development. */
 function workerEntry(): { file: string; execArgv: string[] } {
@@ -41,9 +58,9 @@ function workerEntry(): { file: string; execArgv: string[] } {
 }
 
 /**
- * A Store whose real implementation runs on its own thread. Batches cross as the events' wire
- * lines (strings clone ~6× faster than objects), so the receiving thread only decodes,
- * validates and dedupes.
+ * A Store whose real implementation runs on its own thread, together with the spool consumer:
+ * accepted events reach it through the spool files, never through messages, so the receiving
+ * thread only decodes, validates, dedupes and appends.
  */
 export class ThreadedStore implements Store {
   readonly kind: string;
@@ -51,12 +68,14 @@ export class ThreadedStore implements Store {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   private exited?: Error;
+  private consumerEvents: SpoolConsumerEvents = {};
 
   constructor(data: StoreWorkerData) {
     this.kind = `${data.kind} (store thread)`;
     const entry = workerEntry();
     this.worker = new Worker(entry.file, { workerData: data, execArgv: entry.execArgv });
-    this.worker.on("message", (response: StoreResponse) => {
+    this.worker.on("message", (response: StoreResponse | StoreEvent) => {
+      if ("event" in response) return this.dispatch(response);
       const waiter = this.pending.get(response.id);
       if (!waiter) return;
       this.pending.delete(response.id);
@@ -72,7 +91,25 @@ export class ThreadedStore implements Store {
     this.worker.on("exit", (code) => fail(new Error(`store thread exited (code ${code})`)));
   }
 
-  private send<T>(request: Omit<StoreRequest, "id"> & { kind: StoreRequest["kind"] }): Promise<T> {
+  private dispatch(message: StoreEvent): void {
+    const events = this.consumerEvents;
+    if (message.event === "ready") events.onReady?.(message.committed);
+    else if (message.event === "commit") events.onCommit?.(message.to, message.lines, message.seconds);
+    else if (message.event === "error") events.onError?.(new Error(message.message), message.failures);
+    else events.onCorrupt?.(message.position, message.reason);
+  }
+
+  /** Starts the spool consumer on the store thread; `writtenEnd` is the writer's shared end position. */
+  consume(options: ConsumeOptions, writtenEnd: Float64Array, events: SpoolConsumerEvents): Promise<void> {
+    this.consumerEvents = events;
+    return this.send({ kind: "consume", options, writtenEnd: writtenEnd.buffer as SharedArrayBuffer });
+  }
+
+  stopConsuming(): Promise<void> {
+    return this.send({ kind: "stopConsuming" });
+  }
+
+  private send<T>(request: StoreRequestBody): Promise<T> {
     if (this.exited) return Promise.reject(this.exited);
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
@@ -82,16 +119,15 @@ export class ThreadedStore implements Store {
   }
 
   private call<T>(method: QueryMethod, ...args: unknown[]): Promise<T> {
-    return this.send<T>({ kind: "call", method, args } as StoreRequest);
+    return this.send<T>({ kind: "call", method, args });
   }
 
-  /** Stores a batch of accepted wire lines. */
-  writeLines(lines: readonly string[]): Promise<void> {
-    return this.send<void>({ kind: "write", lines } as StoreRequest);
+  writeBatch(events: readonly PlaybackEvent[], commit?: SpoolCommit): Promise<void> {
+    return this.send<void>({ kind: "write", lines: events.map((event) => JSON.stringify(event)), commit });
   }
 
-  writeBatch(events: readonly PlaybackEvent[]): Promise<void> {
-    return this.writeLines(events.map((event) => JSON.stringify(event)));
+  committedPosition(spool: string): Promise<number> {
+    return this.call("committedPosition", spool);
   }
 
   migrate(): Promise<number> {
@@ -123,7 +159,7 @@ export class ThreadedStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (!this.exited) await this.send({ kind: "close" } as StoreRequest);
+    if (!this.exited) await this.send({ kind: "close" });
     await this.worker.terminate();
   }
 }
