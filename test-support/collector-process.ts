@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
-import { dirname, join } from "node:path";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 /** A free TCP port on loopback (also free for UDP in practice: nothing else binds here). */
 export async function freePort(): Promise<number> {
@@ -49,7 +51,7 @@ const ROOT = join(__dirname, "..");
  */
 export async function spawnCollector(options: {
   duckdbPath: string;
-  /** Default: `spool` beside the DuckDB file. */
+  /** Default: a fresh temporary directory. */
   spoolDir?: string;
   /** Reuse ports, e.g. to restart on the same spool while a sender keeps sending. */
   udpPort?: number;
@@ -78,7 +80,7 @@ export async function spawnCollector(options: {
       "--duckdb-path",
       options.duckdbPath,
       "--spool-dir",
-      options.spoolDir ?? join(dirname(options.duckdbPath), "spool"),
+      options.spoolDir ?? mkdtempSync(join(tmpdir(), "collector-spool-")),
       ...(options.args ?? []),
     ],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },

@@ -199,6 +199,11 @@ export class Collector {
   }
 
   private advance(committed: number): void {
+    if (committed > this.spool.end) {
+      // Only after a host crash with spoolFsyncIntervalMs 0: the disk lost records the store has.
+      this.log.error({ committed, spoolEnd: this.spool.end }, "the store holds more of this spool than the disk; continuing after it");
+      this.spool.skipTo(committed);
+    }
     this.committed = Math.max(this.committed, committed);
     this.spool.release(this.committed);
   }

@@ -27,8 +27,11 @@ export const collectorConfigSchema = z
     /** The spool's bound on disk. Full: new events are refused as `overload`; accepted ones are never dropped. */
     spoolMaxBytes: positive.default(1024 * 1024 * 1024),
     spoolSegmentBytes: positive.min(1024).default(64 * 1024 * 1024),
-    /** fdatasync interval for the open segment: what a host crash (not a process crash) may lose. */
-    spoolFsyncIntervalMs: z.coerce.number().int().nonnegative().default(1_000),
+    /**
+     * fdatasync interval for the open segment: what a host crash (not a process crash) may lose.
+     * Records become visible to the store after their sync, so this adds to the visibility delay.
+     */
+    spoolFsyncIntervalMs: z.coerce.number().int().nonnegative().default(200),
     /** /readyz reports not ready once the spool is this full (a signal to shed load to other pods). */
     spoolReadyMaxRatio: z.coerce.number().gt(0).max(1).default(0.9),
     /** Per source address: sustained events/s, burst, and new sessions per minute. */

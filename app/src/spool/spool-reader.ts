@@ -70,6 +70,11 @@ export class SpoolReader {
         offset = segmentEnd - position;
         break;
       }
+      if (offset === got && got < want) {
+        // The file ends before the stream's next position (a lost tail, or SpoolWriter.skipTo).
+        corrupt.push({ position: position + got, reason: "segment ends before the next one starts" });
+        offset = segmentEnd - position;
+      }
       position += offset;
     }
     return { lines, from: first, to: position, corrupt };

@@ -26,7 +26,12 @@ export interface SpoolWriterOptions {
   readonly maxBytes: number;
   /** A segment is sealed and a new one started past this size. */
   readonly segmentBytes: number;
-  /** fdatasync the open segment this often while it has unsynced writes (0: only on rotation and close). */
+  /**
+   * fdatasync the open segment this often while it has unsynced writes. The consumer only sees
+   * synced records, so the store never holds a position the spool could lose in a host crash.
+   * 0: no periodic sync, records are visible at once (a host crash may then cut the spool
+   * below what the store holds; see SpoolWriter.skipTo).
+   */
   readonly fsyncIntervalMs: number;
 }
 
@@ -53,12 +58,12 @@ export function listSegments(dir: string): number[] {
  * them (a host crash can lose what was not yet fsynced, at most fsyncIntervalMs).
  */
 export class SpoolWriter {
-  /** The stream position after the last appended record, shared with a consumer thread. */
+  /** The position up to which records are synced and may be consumed, shared with the consumer's thread. */
   readonly sharedEnd = new Float64Array(new SharedArrayBuffer(8));
+  private written: number;
   private segments: number[];
   private fd: number;
   private fileBytes: number;
-  private unsynced = false;
   private syncing = false;
   private readonly syncTimer?: NodeJS.Timeout;
 
@@ -73,7 +78,9 @@ export class SpoolWriter {
     this.segments = segments;
     this.fd = fd;
     this.fileBytes = fileBytes;
-    this.sharedEnd[0] = this.currentBase + (fileBytes - SEGMENT_MAGIC.length);
+    this.written = this.currentBase + (fileBytes - SEGMENT_MAGIC.length);
+    // Recovery read the whole tail back, so it counts as synced.
+    this.sharedEnd[0] = this.written;
     if (options.fsyncIntervalMs > 0) {
       this.syncTimer = setInterval(() => this.syncInBackground(), options.fsyncIntervalMs);
       this.syncTimer.unref();
@@ -103,7 +110,13 @@ export class SpoolWriter {
     return this.segments[this.segments.length - 1];
   }
 
+  /** The position after the last appended record. */
   get end(): number {
+    return this.written;
+  }
+
+  /** The position up to which records are synced and visible to the consumer. */
+  get syncedEnd(): number {
     return this.sharedEnd[0];
   }
 
@@ -147,9 +160,19 @@ export class SpoolWriter {
       throw error;
     }
     this.fileBytes += bytes;
-    this.unsynced = true;
-    this.sharedEnd[0] += bytes;
-    return this.end;
+    this.written += bytes;
+    if (this.options.fsyncIntervalMs === 0) this.sharedEnd[0] = this.written;
+    return this.written;
+  }
+
+  /**
+   * Continues the stream at `position` in a new segment. Only for a store that holds more of
+   * this spool than the disk does (a host crash with fsyncIntervalMs 0): reusing those
+   * positions would make the store skip new records as already stored.
+   */
+  skipTo(position: number): void {
+    if (position <= this.written) return;
+    this.rotate(position);
   }
 
   /** Deletes sealed segments that end at or before `committed` (everything in them is stored). */
@@ -163,28 +186,35 @@ export class SpoolWriter {
     return removed;
   }
 
-  private rotate(): void {
+  private rotate(base = this.written): void {
     fdatasyncSync(this.fd);
     closeSync(this.fd);
-    const base = this.end;
     createSegment(this.options.dir, base);
     this.segments.push(base);
     this.fd = openSync(join(this.options.dir, segmentFileName(base)), "r+");
     this.fileBytes = SEGMENT_MAGIC.length;
-    this.unsynced = false;
+    this.written = base;
+    this.sharedEnd[0] = base;
   }
 
+  /** Syncs off the event loop (libuv's pool), then lets the consumer see what was synced. */
   private syncInBackground(): void {
-    if (!this.unsynced || this.syncing) return;
-    this.unsynced = false;
+    if (this.syncing || this.sharedEnd[0] === this.written) return;
     this.syncing = true;
-    fdatasync(this.fd, () => (this.syncing = false));
+    const target = this.written;
+    const fd = this.fd;
+    fdatasync(fd, (error) => {
+      this.syncing = false;
+      // A rotation in the meantime synced everything before the new segment itself.
+      if (!error && fd === this.fd) this.sharedEnd[0] = Math.max(this.sharedEnd[0], target);
+    });
   }
 
   close(): void {
     if (this.syncTimer) clearInterval(this.syncTimer);
     fdatasyncSync(this.fd);
     closeSync(this.fd);
+    this.sharedEnd[0] = this.written;
   }
 }
 

@@ -180,6 +180,36 @@ describe("spool recovery", () => {
   });
 });
 
+describe("spool sync", () => {
+  it("lets the consumer see a record only after it is synced", async () => {
+    const spool = open(temporarySpoolDir(), { fsyncIntervalMs: 20 });
+    spool.append(linesOf(0, 2));
+    expect(spool.syncedEnd).toBe(0);
+    const deadline = Date.now() + 5_000;
+    while (spool.syncedEnd < spool.end && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(spool.syncedEnd).toBe(spool.end);
+    spool.close();
+  });
+
+  it("continues past positions the store already holds, and reading from below them reports the gap", () => {
+    const dir = temporarySpoolDir();
+    const spool = open(dir);
+    spool.append(linesOf(0, 2));
+    const gapStart = spool.end;
+    spool.skipTo(gapStart + 500);
+    spool.append(linesOf(1, 2));
+    expect(spool.end).toBeGreaterThan(gapStart + 500);
+    const reader = new SpoolReader(dir);
+    expect(reader.read(gapStart + 500, spool.end, 100).lines).toEqual(linesOf(1, 2));
+    const fromStart = reader.read(0, spool.end, 100);
+    expect(fromStart.corrupt).toEqual([{ position: gapStart, reason: "segment ends before the next one starts" }]);
+    expect(fromStart.lines).toEqual([...linesOf(0, 2), ...linesOf(1, 2)]);
+    expect(fromStart.to).toBe(spool.end);
+    reader.close();
+    spool.close();
+  });
+});
+
 describe("spool bound", () => {
   it("refuses appends past maxBytes and takes them again once stored segments are released", () => {
     const dir = temporarySpoolDir();
