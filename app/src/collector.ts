@@ -12,7 +12,7 @@ import { parseSigningKeys } from "./protocol/signing";
 import { UdpSource } from "./source/udp-source";
 import { SpoolConsumer, type SpoolConsumerEvents } from "./spool/spool-consumer";
 import { SpoolReader } from "./spool/spool-reader";
-import { SpoolWriter } from "./spool/spool-writer";
+import { FLUSH_UP_TO, SYNCED_END, SpoolWriter } from "./spool/spool-writer";
 import { committingSinkFor } from "./store/lines";
 import type { Store } from "./store/store";
 import { ThreadedStore, type ConsumeOptions } from "./store/threaded-store";
@@ -20,7 +20,7 @@ import { ThreadedStore, type ConsumeOptions } from "./store/threaded-store";
 const LOSS_REFRESH_MS = 10_000;
 
 /** Starts the spool consumer beside the store (its thread, or this one) and returns how to stop it. */
-type StartConsumer = (options: ConsumeOptions, writtenEnd: Float64Array, events: SpoolConsumerEvents) => Promise<() => Promise<void>>;
+type StartConsumer = (options: ConsumeOptions, shared: Float64Array, events: SpoolConsumerEvents) => Promise<() => Promise<void>>;
 
 /** The spool as operators see it (metrics, /readyz, the quality API). */
 export interface SpoolStatus {
@@ -113,12 +113,12 @@ export class Collector {
       log.warn({ tornRecord: spool.tornTail }, "spool: cut a torn record off the newest segment (a write interrupted by a crash)");
     const injected = options.store;
     if (injected) {
-      const startHere: StartConsumer = async (consumeOptions, writtenEnd, events) => {
+      const startHere: StartConsumer = async (consumeOptions, shared, events) => {
         const reader = new SpoolReader(consumeOptions.dir);
         const consumer = new SpoolConsumer(
           reader,
           committingSinkFor(injected),
-          { ...consumeOptions, writtenEnd: () => writtenEnd[0] },
+          { ...consumeOptions, writtenEnd: () => shared[SYNCED_END], flushUpTo: () => shared[FLUSH_UP_TO] },
           events,
         );
         consumer.start();
@@ -141,8 +141,8 @@ export class Collector {
           }
         : { kind: "duckdb", path: config.duckdbPath },
     );
-    const startOnStoreThread: StartConsumer = async (consumeOptions, writtenEnd, events) => {
-      await store.consume(consumeOptions, writtenEnd, events);
+    const startOnStoreThread: StartConsumer = async (consumeOptions, shared, events) => {
+      await store.consume(consumeOptions, shared, events);
       return () => store.stopConsuming();
     };
     return new Collector(config, store, spool, startOnStoreThread, log);
@@ -164,7 +164,7 @@ export class Collector {
         flushIntervalMs: this.config.flushIntervalMs,
         retryBaseMs: this.config.storeRetryBaseMs,
       },
-      this.spool.sharedEnd,
+      this.spool.shared,
       {
         onReady: (committed) => {
           this.advance(committed);
@@ -237,6 +237,7 @@ export class Collector {
   /** Waits until everything accepted so far is in the store (or the deadline passes). */
   async flush(timeoutMs = 10_000): Promise<boolean> {
     this.intake.flush();
+    this.spool.requestFlush();
     const deadline = Date.now() + timeoutMs;
     while (this.committed < this.spool.end && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     return this.committed >= this.spool.end;

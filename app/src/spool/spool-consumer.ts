@@ -25,8 +25,10 @@ export interface SpoolConsumerOptions {
   readonly flushIntervalMs: number;
   /** First wait after a failure; doubles up to 30 s. */
   readonly retryBaseMs: number;
-  /** The writer's end position (shared memory when the consumer runs on the store thread). */
+  /** The writer's synced end position (shared memory when the consumer runs on the store thread). */
   readonly writtenEnd: () => number;
+  /** Store up to this position without waiting for flushIntervalMs (a flush or a shutdown drain). */
+  readonly flushUpTo?: () => number;
 }
 
 export interface SpoolConsumerEvents {
@@ -91,7 +93,10 @@ export class SpoolConsumer {
     }
     while (!this.stopped) {
       const waiting = this.options.writtenEnd() - this.position;
-      const due = waiting >= this.options.batchSize * this.bytesPerLine || Date.now() - this.lastWriteAt >= this.options.flushIntervalMs;
+      const due =
+        waiting >= this.options.batchSize * this.bytesPerLine ||
+        Date.now() - this.lastWriteAt >= this.options.flushIntervalMs ||
+        this.position < (this.options.flushUpTo?.() ?? 0);
       if (waiting > 0 && due) await this.writeNext();
       else await sleep(Math.min(20, this.options.flushIntervalMs));
     }

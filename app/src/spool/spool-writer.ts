@@ -20,6 +20,10 @@ import {
 import { join } from "node:path";
 import { RECORD_HEADER_BYTES, SEGMENT_MAGIC, encodeRecord, recordAt, segmentBaseOf, segmentFileName } from "./record-format";
 
+/** Slots of SpoolWriter.shared. */
+export const SYNCED_END = 0;
+export const FLUSH_UP_TO = 1;
+
 export interface SpoolWriterOptions {
   readonly dir: string;
   /** Most bytes the spool's segments may hold on disk; beyond it appends are refused. */
@@ -58,8 +62,11 @@ export function listSegments(dir: string): number[] {
  * them (a host crash can lose what was not yet fsynced, at most fsyncIntervalMs).
  */
 export class SpoolWriter {
-  /** The position up to which records are synced and may be consumed, shared with the consumer's thread. */
-  readonly sharedEnd = new Float64Array(new SharedArrayBuffer(8));
+  /**
+   * Shared with the consumer's thread: [SYNCED_END] is the position up to which records are
+   * synced and may be consumed; [FLUSH_UP_TO] asks the consumer to store up to there at once.
+   */
+  readonly shared = new Float64Array(new SharedArrayBuffer(16));
   private written: number;
   private segments: number[];
   private fd: number;
@@ -80,7 +87,7 @@ export class SpoolWriter {
     this.fileBytes = fileBytes;
     this.written = this.currentBase + (fileBytes - SEGMENT_MAGIC.length);
     // Recovery read the whole tail back, so it counts as synced.
-    this.sharedEnd[0] = this.written;
+    this.shared[SYNCED_END] = this.written;
     if (options.fsyncIntervalMs > 0) {
       this.syncTimer = setInterval(() => this.syncInBackground(), options.fsyncIntervalMs);
       this.syncTimer.unref();
@@ -117,7 +124,7 @@ export class SpoolWriter {
 
   /** The position up to which records are synced and visible to the consumer. */
   get syncedEnd(): number {
-    return this.sharedEnd[0];
+    return this.shared[SYNCED_END];
   }
 
   /** Where the oldest segment still on disk starts. */
@@ -161,7 +168,7 @@ export class SpoolWriter {
     }
     this.fileBytes += bytes;
     this.written += bytes;
-    if (this.options.fsyncIntervalMs === 0) this.sharedEnd[0] = this.written;
+    if (this.options.fsyncIntervalMs === 0) this.shared[SYNCED_END] = this.written;
     return this.written;
   }
 
@@ -173,6 +180,12 @@ export class SpoolWriter {
   skipTo(position: number): void {
     if (position <= this.written) return;
     this.rotate(position);
+  }
+
+  /** Asks the consumer to store everything written so far without waiting for its interval. */
+  requestFlush(): void {
+    this.shared[FLUSH_UP_TO] = this.written;
+    this.syncInBackground();
   }
 
   /** Deletes sealed segments that end at or before `committed` (everything in them is stored). */
@@ -194,19 +207,19 @@ export class SpoolWriter {
     this.fd = openSync(join(this.options.dir, segmentFileName(base)), "r+");
     this.fileBytes = SEGMENT_MAGIC.length;
     this.written = base;
-    this.sharedEnd[0] = base;
+    this.shared[SYNCED_END] = base;
   }
 
   /** Syncs off the event loop (libuv's pool), then lets the consumer see what was synced. */
   private syncInBackground(): void {
-    if (this.syncing || this.sharedEnd[0] === this.written) return;
+    if (this.syncing || this.shared[SYNCED_END] === this.written) return;
     this.syncing = true;
     const target = this.written;
     const fd = this.fd;
     fdatasync(fd, (error) => {
       this.syncing = false;
       // A rotation in the meantime synced everything before the new segment itself.
-      if (!error && fd === this.fd) this.sharedEnd[0] = Math.max(this.sharedEnd[0], target);
+      if (!error && fd === this.fd) this.shared[SYNCED_END] = Math.max(this.shared[SYNCED_END], target);
     });
   }
 
@@ -214,7 +227,7 @@ export class SpoolWriter {
     if (this.syncTimer) clearInterval(this.syncTimer);
     fdatasyncSync(this.fd);
     closeSync(this.fd);
-    this.sharedEnd[0] = this.written;
+    this.shared[SYNCED_END] = this.written;
   }
 }
 

@@ -6,6 +6,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { SpoolConsumer } from "../spool/spool-consumer";
 import { SpoolReader } from "../spool/spool-reader";
+import { FLUSH_UP_TO, SYNCED_END } from "../spool/spool-writer";
 import { ClickHouseStore } from "./clickhouse-store";
 import { DuckDbStore } from "./duckdb-store";
 import { committingSinkFor, eventsFromLines } from "./lines";
@@ -64,11 +65,11 @@ port.on("message", async (request: StoreRequest) => {
         result = await (lazyStore as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[request.method](...request.args);
         break;
       case "consume": {
-        const shared = new Float64Array(request.writtenEnd);
+        const shared = new Float64Array(request.shared);
         consumer = new SpoolConsumer(
           new SpoolReader(request.options.dir),
           committingSinkFor(lazyStore),
-          { ...request.options, writtenEnd: () => shared[0] },
+          { ...request.options, writtenEnd: () => shared[SYNCED_END], flushUpTo: () => shared[FLUSH_UP_TO] },
           {
             onReady: (committed) => emit({ event: "ready", committed }),
             onCommit: (to, lines, seconds) => emit({ event: "commit", to, lines, seconds }),

@@ -29,12 +29,12 @@ type QueryMethod =
   | "countEvents";
 
 /** What the store thread's spool consumer needs: the spool directory instead of a reader. */
-export type ConsumeOptions = Omit<SpoolConsumerOptions, "writtenEnd"> & { readonly dir: string };
+export type ConsumeOptions = Omit<SpoolConsumerOptions, "writtenEnd" | "flushUpTo"> & { readonly dir: string };
 
 export type StoreRequest =
   | { id: number; kind: "write"; lines: readonly string[]; commit?: SpoolCommit }
   | { id: number; kind: "call"; method: QueryMethod; args: unknown[] }
-  | { id: number; kind: "consume"; options: ConsumeOptions; writtenEnd: SharedArrayBuffer }
+  | { id: number; kind: "consume"; options: ConsumeOptions; shared: SharedArrayBuffer }
   | { id: number; kind: "stopConsuming" }
   | { id: number; kind: "close" };
 
@@ -99,10 +99,10 @@ export class ThreadedStore implements Store {
     else events.onCorrupt?.(message.position, message.reason);
   }
 
-  /** Starts the spool consumer on the store thread; `writtenEnd` is the writer's shared end position. */
-  consume(options: ConsumeOptions, writtenEnd: Float64Array, events: SpoolConsumerEvents): Promise<void> {
+  /** Starts the spool consumer on the store thread; `shared` is SpoolWriter.shared. */
+  consume(options: ConsumeOptions, shared: Float64Array, events: SpoolConsumerEvents): Promise<void> {
     this.consumerEvents = events;
-    return this.send({ kind: "consume", options, writtenEnd: writtenEnd.buffer as SharedArrayBuffer });
+    return this.send({ kind: "consume", options, shared: shared.buffer as SharedArrayBuffer });
   }
 
   stopConsuming(): Promise<void> {

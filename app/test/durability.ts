@@ -1,0 +1,115 @@
+import { DuckDBInstance } from "@duckdb/node-api";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SEGMENT_MAGIC, recordAt, segmentBaseOf } from "../src/spool/record-format";
+import { SpoolReader } from "../src/spool/spool-reader";
+
+/** What the quality endpoint of a running collector process reports. */
+export interface Quality {
+  received: { datagrams: number; events: number };
+  accepted: number;
+  stored: number;
+  rejected: { events: Record<string, number>; datagrams: Record<string, number> };
+  spool: { diskBytes: number; maxBytes: number; backlogBytes: number; segments: number };
+}
+
+export async function quality(base: string): Promise<Quality> {
+  return (await (await fetch(`${base}/api/v1/quality?from=0&to=1`)).json()) as Quality;
+}
+
+export async function metric(base: string, name: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const match = new RegExp(`^${name} (\\d+(?:\\.\\d+)?)$`, "m").exec(text);
+  if (!match) throw new Error(`metric ${name} not found`);
+  return Number(match[1]);
+}
+
+/** Every received event is accepted or counted as rejected (the intake has written its last turn). */
+export function accountedFor(now: Quality): boolean {
+  return now.accepted + Object.values(now.rejected.events).reduce((sum, count) => sum + count, 0) === now.received.events;
+}
+
+/**
+ * Waits until nothing more arrives, every arrival is accounted for and the spool has no
+ * backlog. (`stored` also counts events replayed from an earlier run, so it is not compared.)
+ */
+export async function settled(base: string, timeoutMs = 60_000): Promise<Quality> {
+  const deadline = Date.now() + timeoutMs;
+  let previous = -1;
+  for (;;) {
+    const now = await quality(base);
+    if (now.spool.backlogBytes === 0 && accountedFor(now) && now.received.events === previous) return now;
+    if (Date.now() > deadline) throw new Error(`not settled after ${timeoutMs} ms: ${JSON.stringify(now)}`);
+    previous = now.received.events;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+}
+
+/** Every event id in a DuckDB file, read with DuckDB itself (not through the collector). */
+export async function duckDbIds(path: string): Promise<string[]> {
+  const instance = await DuckDBInstance.create(path);
+  const connection = await instance.connect();
+  try {
+    return (await connection.runAndReadAll("SELECT id FROM events")).getRowObjects().map((row) => String(row.id));
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** The spool as a crash left it: its id, where its files end, and the newest record's start. */
+export function spoolOnDisk(dir: string): { id: string; end: number; lastRecordStart: number; lastSegment: string } {
+  const segments = readdirSync(dir)
+    .filter((name) => segmentBaseOf(name) !== undefined)
+    .sort();
+  const lastSegment = segments[segments.length - 1];
+  const content = readFileSync(join(dir, lastSegment));
+  const base = segmentBaseOf(lastSegment)!;
+  let offset = SEGMENT_MAGIC.length;
+  let lastRecordStart = base;
+  for (;;) {
+    const check = recordAt(content, offset);
+    if (check.kind !== "record") break;
+    lastRecordStart = base + offset - SEGMENT_MAGIC.length;
+    offset += check.bytes;
+  }
+  return {
+    id: readFileSync(join(dir, "spool-id"), "utf8").trim(),
+    end: base + statSync(join(dir, lastSegment)).size - SEGMENT_MAGIC.length,
+    lastRecordStart,
+    lastSegment: join(dir, lastSegment),
+  };
+}
+
+/** The event ids in complete spool records from `from` to `end`. */
+export function spooledIds(dir: string, from: number, end: number): { ids: string[]; corrupt: number } {
+  const reader = new SpoolReader(dir);
+  try {
+    const batch = reader.read(from, end, Number.MAX_SAFE_INTEGER);
+    return { ids: batch.lines.map((line) => (JSON.parse(line) as { id: string }).id), corrupt: batch.corrupt.length };
+  } finally {
+    reader.close();
+  }
+}
+
+/**
+ * A small tmpfs the test can fill to make a store unwritable (as root: plain permissions do
+ * not stop root). Unmounted by `release`, also when the test failed.
+ */
+export function smallFilesystem(megabytes: number): { dir: string; fill(): void; free(): void; release(): void } {
+  const dir = mkdtempSync(join(tmpdir(), "full-disk-"));
+  execFileSync("mount", ["-t", "tmpfs", "-o", `size=${megabytes}m`, "tmpfs", dir]);
+  const filler = join(dir, "filler");
+  return {
+    dir,
+    // dd stops at ENOSPC and exits non-zero: that is the point.
+    fill: () => void execFileSync("sh", ["-c", `dd if=/dev/zero of=${filler} bs=1M 2>/dev/null || true`]),
+    free: () => rmSync(filler, { force: true }),
+    release: () => {
+      execFileSync("umount", ["-l", dir]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
