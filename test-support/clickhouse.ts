@@ -7,6 +7,10 @@ import { freePort } from "./collector-process";
 export interface RunningClickHouse {
   readonly url: string;
   readonly dataDir: string;
+  /** Stops the server but keeps its data, to be started again (an outage). */
+  pause(): Promise<void>;
+  /** Starts it again on the same data and ports. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -44,37 +48,48 @@ export async function startClickHouse(binary: string): Promise<RunningClickHouse
 </yandex>
 `,
   );
+  const url = `http://127.0.0.1:${httpPort}`;
+  let server = await launch(binary, dir, url);
+  const halt = async () => {
+    if (server.exitCode === null) {
+      const exited = new Promise((resolve) => server.once("exit", resolve));
+      server.kill("SIGTERM");
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+      if (server.exitCode === null) server.kill("SIGKILL");
+    }
+    server.stdout?.destroy();
+    server.stderr?.destroy();
+  };
+  return {
+    url,
+    dataDir: dir,
+    pause: halt,
+    async resume() {
+      server = await launch(binary, dir, url);
+    },
+    async stop() {
+      await halt();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function launch(binary: string, dir: string, url: string): Promise<ChildProcess> {
   let output = "";
   const server: ChildProcess = spawn(binary, [`--config-file=${join(dir, "config.xml")}`], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
   server.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   server.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const url = `http://127.0.0.1:${httpPort}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
     const up = await fetch(`${url}/?query=SELECT%201`).then(
       (response) => response.ok,
       () => false,
     );
-    if (up) break;
+    if (up) return server;
     if (Date.now() > deadline || server.exitCode !== null) {
       server.kill("SIGKILL");
       throw new Error(`clickhouse-server did not start:\n${output}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return {
-    url,
-    dataDir: dir,
-    async stop() {
-      if (server.exitCode === null) {
-        const exited = new Promise((resolve) => server.once("exit", resolve));
-        server.kill("SIGTERM");
-        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
-        if (server.exitCode === null) server.kill("SIGKILL");
-      }
-      server.stdout?.destroy();
-      server.stderr?.destroy();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }

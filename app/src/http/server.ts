@@ -144,7 +144,11 @@ export function createHttpServer(deps: HttpDependencies): FastifyInstance {
   });
   app.get("/api/v1/regions", async (request) => deps.store.experienceByRegion(toWindow(parse(windowSchema, request.query), now())));
   app.get("/api/v1/quality", async (request) => ({
-    regions: await deps.store.qualityByRegion(toWindow(parse(windowSchema, request.query), now())),
+    // The ingest counts come from memory: they stay available while the store is down.
+    regions: await deps.store.qualityByRegion(toWindow(parse(windowSchema, request.query), now())).catch((error: Error) => {
+      deps.log.warn({ err: error }, "quality: the store did not answer; ingest counts only");
+      return null;
+    }),
     received: { datagrams: deps.stats.datagrams, events: deps.stats.events },
     accepted: deps.stats.accepted,
     stored: deps.stats.storedEvents,
