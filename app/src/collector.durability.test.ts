@@ -7,7 +7,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnCollector } from "../../test-support/collector-process";
-import { duckDbIds, metric, quality, settled, smallFilesystem, spooledIds, spoolOnDisk } from "../test/durability";
+import { duckDbIds, metric, quality, queryDuckDb, settled, smallFilesystem, spooledIds, spoolOnDisk } from "../test/durability";
 import { EventStream } from "../test/event-stream";
 import { DuckDbStore } from "./store/duckdb-store";
 import { RECORD_HEADER_BYTES, SEGMENT_MAGIC } from "./spool/record-format";
@@ -135,6 +135,11 @@ describeAsRoot("the DuckDB store becomes unwritable mid-stream (its disk fills u
       const ids = await duckDbIds(duckdbPath);
       expect(new Set(ids).size).toBe(ids.length);
       expect(ids.length).toBe(final.accepted);
+      // Replayed in order: batches are stamped in write order, so an event sent later never
+      // sits in an earlier batch than one sent before it.
+      const stamps = (await queryDuckDb(duckdbPath, "SELECT received_at FROM events ORDER BY seq")).map((row) => Number(row.received_at));
+      expect(stamps.filter((stamp, index) => index > 0 && stamp < stamps[index - 1])).toEqual([]);
+      expect(new Set(stamps).size).toBeGreaterThan(3);
     } finally {
       stream.close();
       collector.child.kill("SIGKILL");

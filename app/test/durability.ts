@@ -47,16 +47,20 @@ export async function settled(base: string, timeoutMs = 60_000): Promise<Quality
   }
 }
 
-/** Every event id in a DuckDB file, read with DuckDB itself (not through the collector). */
-export async function duckDbIds(path: string): Promise<string[]> {
+/** Rows of a query on a DuckDB file, read with DuckDB itself (not through the collector). */
+export async function queryDuckDb(path: string, sql: string): Promise<Record<string, unknown>[]> {
   const instance = await DuckDBInstance.create(path);
   const connection = await instance.connect();
   try {
-    return (await connection.runAndReadAll("SELECT id FROM events")).getRowObjects().map((row) => String(row.id));
+    return (await connection.runAndReadAll(sql)).getRowObjects();
   } finally {
     connection.closeSync();
     instance.closeSync();
   }
+}
+
+export async function duckDbIds(path: string): Promise<string[]> {
+  return (await queryDuckDb(path, "SELECT id FROM events")).map((row) => String(row.id));
 }
 
 /** The spool as a crash left it: its id, where its files end, and the newest record's start. */
