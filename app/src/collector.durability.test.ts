@@ -2,15 +2,14 @@
  * Nothing accepted is lost or counted twice: real collector processes, a real DuckDB file and
  * a real spool. Every assertion is an exact count (sent = stored + counted rejections + drops).
  */
-import { truncateSync } from "node:fs";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnCollector } from "../../test-support/collector-process";
-import { duckDbIds, metric, quality, queryDuckDb, settled, smallFilesystem, spooledIds, spoolOnDisk } from "../test/durability";
+import { duckDbIds, metric, quality, queryDuckDb, settled, smallFilesystem } from "../test/durability";
+import { killMidStreamAndRestart } from "../test/kill-scenario";
 import { EventStream } from "../test/event-stream";
 import { DuckDbStore } from "./store/duckdb-store";
-import { RECORD_HEADER_BYTES, SEGMENT_MAGIC } from "./spool/record-format";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const isRoot = process.getuid?.() === 0;
@@ -27,7 +26,7 @@ const SLOW_STORE = [
   "info",
 ];
 
-describe("a collector killed mid-stream (SIGKILL)", () => {
+describe("a collector killed mid-stream (SIGKILL) over DuckDB", () => {
   it.each([
     ["restarts on the same spool and stores every spooled event exactly once", false],
     ["recovers a torn last record: keeps every complete one and reports the torn one", true],
@@ -36,62 +35,24 @@ describe("a collector killed mid-stream (SIGKILL)", () => {
     async (_title, tear) => {
       const work = mkdtempSync(join(tmpdir(), "kill-"));
       const duckdbPath = join(work, "collector.duckdb");
-      const spoolDir = join(work, "spool");
-      const prefix = tear ? "torn" : "kill";
-      const first = await spawnCollector({ duckdbPath, spoolDir, args: SLOW_STORE });
-      const stream = new EventStream(first.udpPort, prefix);
-      let second: Awaited<ReturnType<typeof spawnCollector>> | undefined;
-      try {
-        stream.start();
-        await sleep(2_500);
-        const killedAt = Date.now();
-        first.child.kill("SIGKILL");
-        await first.exited;
-
-        // The store and the spool as the crash left them, read with the store itself.
-        const onDisk = spoolOnDisk(spoolDir);
-        const store = await DuckDbStore.open({ path: duckdbPath });
-        const storedAtKill = await store.countEvents();
-        const committedAtKill = await store.committedPosition(onDisk.id);
-        await store.close();
-        expect(onDisk.end).toBeGreaterThan(committedAtKill);
-        let spoolEnd = onDisk.end;
-        if (tear) {
-          // A write interrupted half-way: the last record's header and part of its payload.
-          expect(onDisk.lastRecordStart).toBeGreaterThanOrEqual(committedAtKill);
-          spoolEnd = onDisk.lastRecordStart;
-          truncateSync(
-            onDisk.lastSegment,
-            SEGMENT_MAGIC.length + (onDisk.lastRecordStart - Number(onDisk.lastSegment.slice(-24, -4))) + RECORD_HEADER_BYTES + 5,
-          );
-        }
-        const pending = spooledIds(spoolDir, committedAtKill, spoolEnd);
-        expect(pending.ids.length).toBeGreaterThan(0);
-
-        second = await spawnCollector({ duckdbPath, spoolDir, udpPort: first.udpPort, httpPort: first.httpPort, args: SLOW_STORE });
-        await sleep(1_500);
-        stream.stop();
-        const final = await settled(second.base);
-        if (tear) expect(second.output()).toMatch(/"reason":"record cut short".*"msg":"spool: cut a torn record off the newest segment/);
-        second.child.kill("SIGTERM");
-        expect(await second.exited).toBe(0);
-
-        const ids = await duckDbIds(duckdbPath);
-        const stored = new Set(ids);
-        expect(stored.size).toBe(ids.length); // nothing twice
-        expect(ids.length).toBe(storedAtKill + pending.ids.length + final.accepted); // nothing lost
-        expect(pending.ids.filter((id) => !stored.has(id))).toEqual([]);
-        expect(final.received.events).toBe(final.accepted);
-        // Only events sent around the crash can be missing (lost on the wire to a dead port).
-        const missingBeforeCrash = stream.sentAt.flatMap((at, n) =>
-          at < killedAt - 1_000 && !stored.has(EventStream.idOf(prefix, n)) ? [n] : [],
-        );
-        expect(missingBeforeCrash).toEqual([]);
-      } finally {
-        stream.close();
-        first.child.kill("SIGKILL");
-        second?.child.kill("SIGKILL");
-      }
+      await killMidStreamAndRestart({
+        prefix: tear ? "torn" : "kill",
+        tear,
+        duckdbPath,
+        spoolDir: join(work, "spool"),
+        args: SLOW_STORE,
+        store: {
+          async state(spoolId) {
+            const store = await DuckDbStore.open({ path: duckdbPath });
+            try {
+              return { stored: await store.countEvents(), committed: await store.committedPosition(spoolId) };
+            } finally {
+              await store.close();
+            }
+          },
+          ids: () => duckDbIds(duckdbPath),
+        },
+      });
     },
     90_000,
   );

@@ -31,7 +31,7 @@ export const collectorConfigSchema = z
      * fdatasync interval for the open segment: what a host crash (not a process crash) may lose.
      * Records become visible to the store after their sync, so this adds to the visibility delay.
      */
-    spoolFsyncIntervalMs: z.coerce.number().int().nonnegative().default(200),
+    spoolFsyncIntervalMs: z.coerce.number().int().nonnegative().default(100),
     /** /readyz reports not ready once the spool is this full (a signal to shed load to other pods). */
     spoolReadyMaxRatio: z.coerce.number().gt(0).max(1).default(0.9),
     /** Per source address: sustained events/s, burst, and new sessions per minute. */

@@ -64,7 +64,13 @@ export async function duckDbIds(path: string): Promise<string[]> {
 }
 
 /** The spool as a crash left it: its id, where its files end, and the newest record's start. */
-export function spoolOnDisk(dir: string): { id: string; end: number; lastRecordStart: number; lastSegment: string } {
+export function spoolOnDisk(dir: string): {
+  id: string;
+  end: number;
+  lastRecordStart: number;
+  lastSegmentPath: string;
+  lastSegmentBase: number;
+} {
   const segments = readdirSync(dir)
     .filter((name) => segmentBaseOf(name) !== undefined)
     .sort();
@@ -83,7 +89,8 @@ export function spoolOnDisk(dir: string): { id: string; end: number; lastRecordS
     id: readFileSync(join(dir, "spool-id"), "utf8").trim(),
     end: base + statSync(join(dir, lastSegment)).size - SEGMENT_MAGIC.length,
     lastRecordStart,
-    lastSegment: join(dir, lastSegment),
+    lastSegmentPath: join(dir, lastSegment),
+    lastSegmentBase: base,
   };
 }
 

@@ -123,7 +123,16 @@ async function startCollector(): Promise<Receiver> {
     httpPort,
     async countAfterTrial() {
       await sleep(VISIBILITY_GRACE_MS);
-      const quality = (await (await fetch(`http://127.0.0.1:${httpPort}/api/v1/quality?from=0&to=1`)).json()) as { stored: number };
+      const quality = (await (await fetch(`http://127.0.0.1:${httpPort}/api/v1/quality?from=0&to=1`)).json()) as {
+        received: { events: number };
+        accepted: number;
+        stored: number;
+        spool: { backlogBytes: number };
+      };
+      // Where the shortfall is: the socket (received), the store (backlog), or both.
+      log(
+        `          received ${quality.received.events}  accepted ${quality.accepted}  stored ${quality.stored}  spool backlog ${(quality.spool.backlogBytes / 1e6).toFixed(1)} MB`,
+      );
       return quality.stored;
     },
     stop: () => stopChild(child),

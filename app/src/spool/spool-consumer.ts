@@ -103,14 +103,14 @@ export class SpoolConsumer {
   }
 
   private async writeNext(): Promise<void> {
-    const batch = this.reader.read(this.position, this.options.writtenEnd(), this.options.batchSize);
-    for (const bad of batch.corrupt) this.events.onCorrupt?.(bad.position, bad.reason);
-    if (batch.lines.length === 0) {
-      this.position = batch.to;
-      return;
-    }
     const started = process.hrtime.bigint();
     try {
+      const batch = this.reader.read(this.position, this.options.writtenEnd(), this.options.batchSize);
+      for (const bad of batch.corrupt) this.events.onCorrupt?.(bad.position, bad.reason);
+      if (batch.lines.length === 0) {
+        this.position = batch.to;
+        return;
+      }
       await this.sink.write(batch.lines, { spool: this.options.spoolId, from: batch.from, to: batch.to });
       this.bytesPerLine = Math.max(16, (batch.to - batch.from) / batch.lines.length);
       this.position = batch.to;
@@ -118,6 +118,7 @@ export class SpoolConsumer {
       this.lastWriteAt = Date.now();
       this.events.onCommit?.(batch.to, batch.lines.length, Number(process.hrtime.bigint() - started) / 1e9);
     } catch (error) {
+      // A failed read or write: the records stay in the spool and are tried again.
       await this.backOff(error as Error);
       // The write may have landed before it failed (a lost reply): ask the store.
       await this.resync().catch(() => undefined);

@@ -6,6 +6,10 @@ import { startClickHouse, type RunningClickHouse } from "../../../test-support/c
 import { spawnCollector } from "../../../test-support/collector-process";
 import { metric, quality, settled } from "../../test/durability";
 import { EventStream } from "../../test/event-stream";
+import { killMidStreamAndRestart } from "../../test/kill-scenario";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describeWithTool, requireTool } from "../../../test-support/tools";
 import { clickHouseMigrations, clickHouseMinuteOf, ClickHouseStore, featuresOf, renderClickHouse } from "./clickhouse-store";
 
@@ -156,6 +160,36 @@ describeWithTool(binary)("ClickHouse stops mid-stream and comes back", () => {
     } finally {
       stream.close();
       collector.child.kill("SIGKILL");
+      await server.stop();
+    }
+  }, 120_000);
+});
+
+describeWithTool(binary)("a collector on ClickHouse killed mid-stream (SIGKILL)", () => {
+  it("restarts on the same spool, resumes from ClickHouse's max(spool_to), and stores every spooled event exactly once", async () => {
+    const server = await startClickHouse(binary!);
+    const sql = async (query: string) => (await (await fetch(`${server.url}/?query=${encodeURIComponent(query)}`)).text()).trim();
+    const work = mkdtempSync(join(tmpdir(), "ch-kill-"));
+    try {
+      await killMidStreamAndRestart({
+        prefix: "ch-kill",
+        tear: false,
+        duckdbPath: ":memory:",
+        spoolDir: join(work, "spool"),
+        args: [
+          ...["--store", "clickhouse", "--clickhouse-url", server.url, "--clickhouse-database", "killed"],
+          ...["--flush-interval-ms", "2000", "--spool-fsync-interval-ms", "20", "--store-retry-base-ms", "100", "--log-level", "info"],
+        ],
+        store: {
+          // Counted by ClickHouse itself, not through the collector.
+          state: async (spoolId) => ({
+            stored: Number(await sql("SELECT count() FROM killed.events")),
+            committed: Number(await sql(`SELECT max(spool_to) FROM killed.events WHERE spool = '${spoolId}'`)),
+          }),
+          ids: async () => (await sql("SELECT id FROM killed.events")).split("\n").filter(Boolean),
+        },
+      });
+    } finally {
       await server.stop();
     }
   }, 120_000);

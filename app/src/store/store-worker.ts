@@ -4,7 +4,7 @@
  * receives UDP. The main thread talks to it through ThreadedStore.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { SpoolConsumer } from "../spool/spool-consumer";
+import { SpoolConsumer, type CommittingSink } from "../spool/spool-consumer";
 import { SpoolReader } from "../spool/spool-reader";
 import { FLUSH_UP_TO, SYNCED_END } from "../spool/spool-writer";
 import { ClickHouseStore } from "./clickhouse-store";
@@ -40,13 +40,12 @@ function store(): Promise<Store> {
   return opening;
 }
 
-/** Every Store method, for a consumer on this thread that must not hold a store that failed to open. */
-const lazyStore = new Proxy({} as Store, {
-  get:
-    (_target, method: keyof Store) =>
-    async (...args: unknown[]) =>
-      ((await store()) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method](...args),
-});
+/** The consumer's sink: each call goes to the store as it is now, so a failed open is retried. */
+const sink: CommittingSink = {
+  prepare: async () => void (await (await store()).migrate()),
+  committedPosition: async (spool) => (await store()).committedPosition(spool),
+  write: async (lines, commit) => committingSinkFor(await store()).write(lines, commit),
+};
 
 let consumer: SpoolConsumer | undefined;
 const emit = (event: StoreEvent) => port.postMessage(event);
@@ -62,13 +61,15 @@ port.on("message", async (request: StoreRequest) => {
         break;
       }
       case "call":
-        result = await (lazyStore as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[request.method](...request.args);
+        result = await ((await store()) as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[request.method](
+          ...request.args,
+        );
         break;
       case "consume": {
         const shared = new Float64Array(request.shared);
         consumer = new SpoolConsumer(
           new SpoolReader(request.options.dir),
-          committingSinkFor(lazyStore),
+          sink,
           { ...request.options, writtenEnd: () => shared[SYNCED_END], flushUpTo: () => shared[FLUSH_UP_TO] },
           {
             onReady: (committed) => emit({ event: "ready", committed }),
