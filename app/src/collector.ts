@@ -139,7 +139,7 @@ export class Collector {
             password: config.clickhousePassword,
             cluster: config.clickhouseCluster,
           }
-        : { kind: "duckdb", path: config.duckdbPath },
+        : { kind: "duckdb", path: config.duckdbPath, threads: config.duckdbThreads },
     );
     const startOnStoreThread: StartConsumer = async (consumeOptions, shared, events) => {
       await store.consume(consumeOptions, shared, events);

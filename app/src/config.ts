@@ -43,6 +43,8 @@ export const collectorConfigSchema = z
     httpHost: z.string().min(1).default("0.0.0.0"),
     store: z.enum(["duckdb", "clickhouse"]).default("duckdb"),
     duckdbPath: z.string().min(1).default("collector.duckdb"),
+    /** DuckDB's worker threads: more speed up big insight queries but compete with UDP receive. */
+    duckdbThreads: positive.default(1),
     /** For store=clickhouse: the HTTP endpoint, e.g. http://clickhouse-streamstats:8123. */
     clickhouseUrl: z.url().optional(),
     clickhouseDatabase: z

@@ -35,6 +35,7 @@ program
   .option("--http-host <host>", "HTTP bind address (COLLECTOR_HTTP_HOST)")
   .option("--store <kind>", "duckdb or clickhouse (COLLECTOR_STORE)")
   .option("--duckdb-path <path>", "DuckDB file, or :memory: (COLLECTOR_DUCKDB_PATH)")
+  .option("--duckdb-threads <n>", "DuckDB worker threads, default 1 (COLLECTOR_DUCKDB_THREADS)")
   .option("--clickhouse-url <url>", "ClickHouse HTTP endpoint (COLLECTOR_CLICKHOUSE_URL)")
   .option("--clickhouse-database <name>", "ClickHouse database (COLLECTOR_CLICKHOUSE_DATABASE)")
   .option("--clickhouse-user <name>", "ClickHouse user (COLLECTOR_CLICKHOUSE_USER); the password only from COLLECTOR_CLICKHOUSE_PASSWORD")

@@ -1,5 +1,9 @@
 import { describeSpoolCommits } from "../../test/spool-commit-suite";
-import { sampleEvent } from "../../test/events";
+import { sampleEvent, sessionStart } from "../../test/events";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { queryDuckDb } from "../../test/durability";
 import { DuckDbStore, SpoolPositionMismatch } from "./duckdb-store";
 
 let store: DuckDbStore;
@@ -26,6 +30,56 @@ describe("DuckDB spool commits", () => {
       expect(await own.committedPosition("s")).toBe(100);
     } finally {
       await own.close();
+    }
+  });
+});
+
+describe("DuckDB parsing wire lines itself", () => {
+  it("stores exactly what writeBatch stores for the same events: escapes, unicode, missing and unknown fields", async () => {
+    const t = Date.now();
+    const events = [
+      sampleEvent({ id: "w-1", t }),
+      sampleEvent({ id: "w-2", t: t + 1, type: "error", code: 'E "quoted" \\ back\\slash \n newline', track: "Sigur Rós — Hoppípolla 🎵" }),
+      sampleEvent({ id: "w-3", t: t + 2, app: undefined, bitrate: undefined, listened: 31_000, stall: 1_234 }),
+      { ...sampleEvent({ id: "w-4", t: t + 3 }), futureField: { nested: [1, 2] } },
+      sessionStart({ id: "w-5", t: t + 4 }),
+    ];
+    const dir = mkdtempSync(join(tmpdir(), "duckdb-lines-"));
+    const [objectsPath, linesPath] = [join(dir, "objects.duckdb"), join(dir, "lines.duckdb")];
+    const viaObjects = await DuckDbStore.open({ path: objectsPath });
+    const viaLines = await DuckDbStore.open({ path: linesPath });
+    await viaObjects.migrate();
+    await viaLines.migrate();
+    await viaObjects.writeBatch(events);
+    await viaLines.writeLines(events.map((event) => JSON.stringify(event)));
+    await viaObjects.close();
+    await viaLines.close();
+    // Read back with DuckDB itself, not through the store.
+    const snapshot = async (path: string) => ({
+      rows: await queryDuckDb(path, "SELECT * EXCLUDE (received_at) FROM events ORDER BY id"),
+      streams: await queryDuckDb(path, "SELECT * FROM streams ORDER BY pid"),
+      rollup: await queryDuckDb(path, "SELECT * FROM minute_rollup ORDER BY ALL"),
+    });
+    const expected = await snapshot(objectsPath);
+    expect(expected.rows).toHaveLength(5);
+    expect(expected.rows[1]).toMatchObject({ code: 'E "quoted" \\ back\\slash \n newline', track: "Sigur Rós — Hoppípolla 🎵" });
+    expect(expected.rows[2]).toMatchObject({ app: null, bitrate: null, stall: 1234n });
+    expect(expected.rows[4]).toMatchObject({ pid: null, track: null, source: null, listened: null });
+    expect(expected.streams.length).toBeGreaterThan(0);
+    expect(await snapshot(linesPath)).toEqual(expected);
+  });
+
+  it("commits spool positions on the same terms as writeBatch", async () => {
+    const store = await DuckDbStore.open({ path: ":memory:" });
+    try {
+      await store.migrate();
+      const line = JSON.stringify(sampleEvent({ id: "l-1", t: Date.now() }));
+      await store.writeLines([line], { spool: "s", from: 0, to: 10 });
+      await store.writeLines([line], { spool: "s", from: 0, to: 10 });
+      expect(await store.countEvents()).toBe(1);
+      await expect(store.writeLines([line], { spool: "s", from: 5, to: 20 })).rejects.toThrow(SpoolPositionMismatch);
+    } finally {
+      await store.close();
     }
   });
 });

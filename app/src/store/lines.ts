@@ -26,6 +26,7 @@ export function committingSinkFor(store: Store): CommittingSink {
     prepare: async () => void (await store.migrate()),
     committedPosition: (spool) => store.committedPosition(spool),
     async write(lines, commit) {
+      if (store.writeLines) return store.writeLines(lines, commit);
       const { events, invalid } = eventsFromLines(lines);
       // A spooled line passed its checksum, so it is what was accepted; failing to parse means a bug.
       if (invalid > 0) throw new Error(`${invalid} spooled lines do not parse; refusing to store a partial batch`);

@@ -16,7 +16,7 @@ import type { StoreEvent, StoreRequest, StoreResponse, StoreWorkerData } from ".
 async function open(data: StoreWorkerData): Promise<Store> {
   switch (data.kind) {
     case "duckdb":
-      return DuckDbStore.open({ path: data.path });
+      return DuckDbStore.open({ path: data.path, threads: data.threads });
     case "clickhouse":
       return ClickHouseStore.open({
         url: data.url,

@@ -80,6 +80,8 @@ export interface Store extends InsightQueries {
    * rows (all or nothing) and skips a batch it already holds, so replays never count twice.
    */
   writeBatch(events: readonly PlaybackEvent[], commit?: SpoolCommit): Promise<void>;
+  /** Optional: the same for accepted wire lines, for a store that parses them faster than JavaScript. */
+  writeLines?(lines: readonly string[], commit?: SpoolCommit): Promise<void>;
   /** The end of the last stored batch of `spool`; 0 when none. */
   committedPosition(spool: string): Promise<number>;
   close(): Promise<void>;
