@@ -86,7 +86,7 @@ export class SpoolWriter {
     this.fd = fd;
     this.fileBytes = fileBytes;
     this.written = this.currentBase + (fileBytes - SEGMENT_MAGIC.length);
-    // Recovery read the whole tail back, so it counts as synced.
+    // Synced at open, so everything on disk may be consumed.
     this.shared[SYNCED_END] = this.written;
     if (options.fsyncIntervalMs > 0) {
       this.syncTimer = setInterval(() => this.syncInBackground(), options.fsyncIntervalMs);
@@ -110,6 +110,9 @@ export class SpoolWriter {
     const path = join(options.dir, segmentFileName(base));
     const fd = openSync(path, "r+");
     const { keptBytes, torn } = recoverTail(fd, segmentFileName(base));
+    // A crashed process may have left records in the page cache only: make them durable
+    // before the consumer may store them.
+    fdatasyncSync(fd);
     return new SpoolWriter(options, spoolId, segments, fd, keptBytes, torn);
   }
 
