@@ -6,7 +6,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnCollector } from "../../test-support/collector-process";
-import { duckDbIds, metric, quality, queryDuckDb, settled, smallFilesystem } from "../test/durability";
+import { duckDbIds, quality, queryDuckDb, smallFilesystem, storeOutageMidStream } from "../test/durability";
 import { killMidStreamAndRestart } from "../test/kill-scenario";
 import { EventStream } from "../test/event-stream";
 import { DuckDbStore } from "./store/duckdb-store";
@@ -74,25 +74,8 @@ describeAsRoot("the DuckDB store becomes unwritable mid-stream (its disk fills u
       spoolDir,
       args: ["--flush-interval-ms", "100", "--store-retry-base-ms", "100", "--log-level", "warn"],
     });
-    const stream = new EventStream(collector.udpPort, "full");
     try {
-      stream.start();
-      await sleep(1_000);
-      disk.fill();
-      await sleep(2_500);
-      const during = await quality(collector.base);
-      expect(await metric(collector.base, "collector_store_errors_total")).toBeGreaterThan(0);
-      expect(during.spool.backlogBytes).toBeGreaterThan(0);
-      expect(during.accepted).toBeGreaterThan(during.stored);
-      disk.free();
-      await sleep(1_000);
-      stream.stop();
-      const final = await settled(collector.base);
-      collector.child.kill("SIGTERM");
-      expect(await collector.exited).toBe(0);
-
-      expect(final.received.events).toBe(stream.sent);
-      expect(final.accepted).toBe(stream.sent);
+      const { final } = await storeOutageMidStream(collector, "full", { begin: disk.fill, end: disk.free });
       const ids = await duckDbIds(duckdbPath);
       expect(new Set(ids).size).toBe(ids.length);
       expect(ids.length).toBe(final.accepted);
@@ -102,7 +85,6 @@ describeAsRoot("the DuckDB store becomes unwritable mid-stream (its disk fills u
       expect(stamps.filter((stamp, index) => index > 0 && stamp < stamps[index - 1])).toEqual([]);
       expect(new Set(stamps).size).toBeGreaterThan(3);
     } finally {
-      stream.close();
       collector.child.kill("SIGKILL");
       await collector.exited;
       disk.release();

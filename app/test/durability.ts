@@ -5,6 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SEGMENT_MAGIC, recordAt, segmentBaseOf } from "../src/spool/record-format";
 import { SpoolReader } from "../src/spool/spool-reader";
+import type { CollectorProcess } from "../../test-support/collector-process";
+import { EventStream } from "./event-stream";
 
 /** What the quality endpoint of a running collector process reports. */
 export interface Quality {
@@ -123,4 +125,40 @@ export function smallFilesystem(megabytes: number): { dir: string; fill(): void;
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Streams events into a collector process, takes its store away for 2.5 s mid-stream and
+ * brings it back. Checks that ingest went on into the spool meanwhile, and that every event
+ * sent was received and accepted; returns the final account once the collector has drained
+ * and exited cleanly. The caller counts what its store holds.
+ */
+export async function storeOutageMidStream(
+  collector: CollectorProcess,
+  prefix: string,
+  outage: { begin(): unknown; end(): unknown },
+): Promise<{ final: Quality; sent: number }> {
+  const stream = new EventStream(collector.udpPort, prefix);
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  try {
+    stream.start();
+    await sleep(1_000);
+    await outage.begin();
+    await sleep(2_500);
+    const during = await quality(collector.base);
+    expect(await metric(collector.base, "collector_store_errors_total")).toBeGreaterThan(0);
+    expect(during.spool.backlogBytes).toBeGreaterThan(0);
+    expect(during.accepted).toBeGreaterThan(during.stored);
+    await outage.end();
+    await sleep(1_000);
+    stream.stop();
+    const final = await settled(collector.base);
+    collector.child.kill("SIGTERM");
+    expect(await collector.exited).toBe(0);
+    expect(final.received.events).toBe(stream.sent);
+    expect(final.accepted).toBe(stream.sent);
+    return { final, sent: stream.sent };
+  } finally {
+    stream.close();
+  }
 }

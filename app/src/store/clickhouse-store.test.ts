@@ -4,8 +4,7 @@ import { describeSpoolCommits } from "../../test/spool-commit-suite";
 import { getJson, sendEvents, startCollector } from "../../test/collector-harness";
 import { startClickHouse, type RunningClickHouse } from "../../../test-support/clickhouse";
 import { spawnCollector } from "../../../test-support/collector-process";
-import { metric, quality, settled } from "../../test/durability";
-import { EventStream } from "../../test/event-stream";
+import { storeOutageMidStream } from "../../test/durability";
 import { killMidStreamAndRestart } from "../../test/kill-scenario";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -135,30 +134,13 @@ describeWithTool(binary)("ClickHouse stops mid-stream and comes back", () => {
       duckdbPath: ":memory:",
       args: ["--store", "clickhouse", "--clickhouse-url", server.url, "--clickhouse-database", "outage", "--store-retry-base-ms", "100"],
     });
-    const stream = new EventStream(collector.udpPort, "ch-outage");
     try {
-      stream.start();
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      await server.pause();
-      await new Promise((resolve) => setTimeout(resolve, 2_500));
-      const during = await quality(collector.base);
-      expect(await metric(collector.base, "collector_store_errors_total")).toBeGreaterThan(0);
-      expect(during.spool.backlogBytes).toBeGreaterThan(0);
-      await server.resume();
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      stream.stop();
-      const final = await settled(collector.base);
-      collector.child.kill("SIGTERM");
-      expect(await collector.exited).toBe(0);
-
-      expect(final.received.events).toBe(stream.sent);
-      expect(final.accepted).toBe(stream.sent);
+      const { final, sent } = await storeOutageMidStream(collector, "ch-outage", { begin: server.pause, end: server.resume });
       expect(final.stored).toBe(final.accepted);
       // Counted by ClickHouse itself, not through the collector.
       const response = await fetch(`${server.url}/?query=${encodeURIComponent("SELECT count(), uniqExact(id) FROM outage.events")}`);
-      expect((await response.text()).trim()).toBe(`${stream.sent}\t${stream.sent}`);
+      expect((await response.text()).trim()).toBe(`${sent}\t${sent}`);
     } finally {
-      stream.close();
       collector.child.kill("SIGKILL");
       await server.stop();
     }
