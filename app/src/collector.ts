@@ -12,7 +12,7 @@ import { parseSigningKeys } from "./protocol/signing";
 import { UdpSource } from "./source/udp-source";
 import { SpoolConsumer, type SpoolConsumerEvents } from "./spool/spool-consumer";
 import { SpoolReader } from "./spool/spool-reader";
-import { FLUSH_UP_TO, SYNCED_END, SpoolWriter } from "./spool/spool-writer";
+import { FLUSH_UP_TO, SYNCED_END, SpoolWriter, type SpoolStatus } from "./spool/spool-writer";
 import { committingSinkFor } from "./store/lines";
 import type { Store } from "./store/store";
 import { ThreadedStore, type ConsumeOptions } from "./store/threaded-store";
@@ -21,15 +21,6 @@ const LOSS_REFRESH_MS = 10_000;
 
 /** Starts the spool consumer beside the store (its thread, or this one) and returns how to stop it. */
 type StartConsumer = (options: ConsumeOptions, shared: Float64Array, events: SpoolConsumerEvents) => Promise<() => Promise<void>>;
-
-/** The spool as operators see it (metrics, /readyz, the quality API). */
-export interface SpoolStatus {
-  readonly diskBytes: number;
-  readonly maxBytes: number;
-  /** Spooled bytes the store does not hold yet. */
-  readonly backlogBytes: number;
-  readonly segments: number;
-}
 
 /**
  * The collector's topology, wired once: UDP source → decode/validate → dedupe → spool (disk) →

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { REJECT_REASONS } from "./protocol/event";
 import type { IngestStats } from "./pipeline/ingest-stats";
-import type { SpoolStatus } from "./collector";
+import type { SpoolStatus } from "./spool/spool-writer";
 
 export interface CollectorMetrics {
   readonly registry: Registry;

@@ -7,7 +7,7 @@ import { z } from "zod";
 import type { IngestStats } from "../pipeline/ingest-stats";
 import { SOURCES } from "../protocol/event";
 import type { CollectorMetrics } from "../metrics";
-import type { SpoolStatus } from "../collector";
+import type { SpoolStatus } from "../spool/spool-writer";
 import type { InsightQuery, Store } from "../store/store";
 
 const DEFAULT_WINDOW_MS = 60 * 60_000;

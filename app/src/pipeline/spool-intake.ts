@@ -34,11 +34,6 @@ export class SpoolIntake implements AcceptedEvents {
     return this.writer.hasRoomFor(this.pendingBytes + HEADROOM_BYTES);
   }
 
-  /** Lines waiting for this turn's write. */
-  get depth(): number {
-    return this.pending.length;
-  }
-
   add(line: string): void {
     this.pending.push(line);
     this.pendingBytes += line.length + 1;

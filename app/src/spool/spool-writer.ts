@@ -39,6 +39,15 @@ export interface SpoolWriterOptions {
   readonly fsyncIntervalMs: number;
 }
 
+/** The spool as operators see it (metrics, /readyz, the quality API). */
+export interface SpoolStatus {
+  readonly diskBytes: number;
+  readonly maxBytes: number;
+  /** Spooled bytes the store does not hold yet. */
+  readonly backlogBytes: number;
+  readonly segments: number;
+}
+
 /** What recovery found at the end of the newest segment when the spool was opened. */
 export interface TornTail {
   readonly segment: string;
