@@ -34,6 +34,15 @@ function log(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
+/** The collector as the image runs it: compiled by tsc (app/tsconfig.build.json) into app/dist. */
+function compileCollector(): string {
+  execFileSync(join(root, "node_modules", ".bin", "tsc"), ["-p", join(root, "app", "tsconfig.build.json")], {
+    cwd: root,
+    stdio: "inherit",
+  });
+  return join(root, "app", "dist");
+}
+
 function compileSender(): string {
   const binary = join(work, "sender");
   execFileSync("gcc", ["-O2", "-o", binary, join(__dirname, "sender.c")]);
@@ -87,6 +96,7 @@ function statsdTemplates(perDatagram: number): string {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+let compiledCollector: string | undefined;
 
 interface Receiver {
   readonly udpPort: number;
@@ -105,6 +115,7 @@ async function startCollector(): Promise<Receiver> {
   const collector = await spawnCollector({
     duckdbPath: join(work, `collector-${trial}.duckdb`),
     spoolDir: join(work, `spool-${trial}`),
+    compiled: compiledCollector,
     args: [
       "--recv-buffer-bytes",
       String(4 << 20),
@@ -293,6 +304,7 @@ async function latency(sender: string, backgroundEventsPerSecond: number): Promi
 
 async function main(): Promise<void> {
   const sender = compileSender();
+  compiledCollector = compileCollector();
   log(`bench: ${SECONDS} s per trial, rates ${RATES.join(", ")} events/s, target ≥ ${TARGET * 100} % stored`);
   const results: Record<string, { trials: Trial[]; best?: Trial }> = {};
   for (const perDatagram of PACKINGS) {
