@@ -6,7 +6,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnCollector } from "../../test-support/collector-process";
-import { duckDbIds, quality, queryDuckDb, smallFilesystem, storeOutageMidStream } from "../test/durability";
+import { duckDbIds, quality, queryDuckDb, settled, smallFilesystem, storeOutageMidStream } from "../test/durability";
 import { killMidStreamAndRestart } from "../test/kill-scenario";
 import { EventStream } from "../test/event-stream";
 import { DuckDbStore } from "./store/duckdb-store";
@@ -87,6 +87,50 @@ describeAsRoot("the DuckDB store becomes unwritable mid-stream (its disk fills u
     } finally {
       collector.child.kill("SIGKILL");
       await collector.exited;
+      disk.release();
+    }
+  }, 90_000);
+});
+
+describeAsRoot("SIGTERM while the store cannot take anything", () => {
+  it("exits within the bound and leaves the backlog in the spool, which the next start stores", async () => {
+    const disk = smallFilesystem(48);
+    const spoolDir = mkdtempSync(join(tmpdir(), "term-spool-"));
+    const duckdbPath = join(disk.dir, "collector.duckdb");
+    const args = ["--flush-interval-ms", "100", "--store-retry-base-ms", "100", "--shutdown-timeout-ms", "2000", "--log-level", "warn"];
+    const first = await spawnCollector({ duckdbPath, spoolDir, args });
+    const stream = new EventStream(first.udpPort, "term");
+    let second: Awaited<ReturnType<typeof spawnCollector>> | undefined;
+    try {
+      stream.start();
+      await sleep(500);
+      disk.fill();
+      await sleep(1_000);
+      stream.stop();
+      await sleep(300);
+      const before = await quality(first.base);
+      expect(before.accepted).toBe(stream.sent);
+      expect(before.spool.backlogBytes).toBeGreaterThan(0);
+      const signalledAt = Date.now();
+      first.child.kill("SIGTERM");
+      expect(await first.exited).toBe(1); // not drained: said so, and nothing lost
+      expect(Date.now() - signalledAt).toBeLessThan(2_000 + 1_500);
+      expect(first.output()).toMatch(/shutdown deadline passed; the rest stays in the spool for the next start/);
+
+      disk.free();
+      second = await spawnCollector({ duckdbPath, spoolDir, args });
+      await settled(second.base);
+      second.child.kill("SIGTERM");
+      expect(await second.exited).toBe(0);
+      const ids = await duckDbIds(duckdbPath);
+      expect(ids.length).toBe(stream.sent);
+      expect(new Set(ids).size).toBe(ids.length);
+    } finally {
+      stream.close();
+      first.child.kill("SIGKILL");
+      second?.child.kill("SIGKILL");
+      await first.exited;
+      if (second) await second.exited;
       disk.release();
     }
   }, 90_000);

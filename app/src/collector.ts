@@ -268,7 +268,8 @@ export class Collector {
     if (this.stopConsumer) await Promise.race([this.stopConsumer(), remaining()]);
     this.spool.close();
     await this.http.close();
-    await Promise.race([this.store.close(), remaining()]);
+    const closed = this.store.close().catch((error: Error) => this.log.error({ err: error }, "closing the store failed"));
+    await Promise.race([closed, remaining()]);
     return drained;
   }
 }

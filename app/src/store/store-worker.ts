@@ -86,7 +86,12 @@ port.on("message", async (request: StoreRequest) => {
         break;
       case "close":
         await consumer?.stop();
-        if (opening) await (await opening).close();
+        // A store that never opened has nothing to close.
+        if (opening)
+          await opening.then(
+            (opened) => opened.close(),
+            () => undefined,
+          );
         break;
     }
     reply({ id: request.id, ok: true, result });
