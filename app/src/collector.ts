@@ -254,9 +254,12 @@ export class Collector {
   async stop(): Promise<boolean> {
     this.started = false;
     const deadline = Date.now() + this.config.shutdownTimeoutMs;
+    // Part of the bound is kept for closing the store in order: exiting while DuckDB is still
+    // writing on its thread aborts the process.
+    const drainDeadline = deadline - Math.min(2_000, Math.floor(this.config.shutdownTimeoutMs / 4));
     if (this.lossTimer) clearInterval(this.lossTimer);
     await this.source.stop();
-    const drained = await this.flush(Math.max(0, deadline - Date.now()));
+    const drained = await this.flush(Math.max(0, drainDeadline - Date.now()));
     if (!drained)
       this.log.error(
         { backlogBytes: this.spool.end - this.committed },
