@@ -48,8 +48,8 @@ export class Collector {
     readonly log: Logger,
   ) {
     this.committed = spool.start;
-    this.intake = new SpoolIntake(spool, this.stats, log);
     this.dedupe = new DedupeWindow({ windowMs: config.dedupeWindowMs, maxEntries: config.dedupeMaxEntries }, Date.now());
+    this.intake = new SpoolIntake(spool, this.stats, log, (ids) => ids.forEach((id) => this.dedupe.forget(id)));
     const auth = config.authKeys
       ? {
           keys: parseSigningKeys(config.authKeys),

@@ -34,6 +34,12 @@ export class DedupeWindow {
     return false;
   }
 
+  /** Forgets an id remembered by mistake (its event was refused after all). */
+  forget(id: string): void {
+    this.current.delete(id);
+    this.previous.delete(id);
+  }
+
   get size(): number {
     return this.current.size + this.previous.size;
   }

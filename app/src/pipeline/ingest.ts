@@ -65,7 +65,7 @@ export class IngestPipeline implements DecodeSink {
     // Room is checked before the id is remembered, so a retry after overload is not a "duplicate".
     if (!this.accepted.hasRoom) return this.refuse("overload");
     if (this.dedupe.seenOrAdd(event.id, this.now)) return this.refuse("duplicate");
-    this.accepted.add(line);
+    this.accepted.add(line, event.id);
   }
 
   reject(reason: RejectReason): void {

@@ -1,0 +1,65 @@
+/**
+ * A spool append that fails (its disk is full) refuses that turn's events as overload, leaves
+ * no half-written record behind, and forgets their ids, so the client's retry is accepted
+ * rather than dropped as a duplicate. Real spool files on a real, full tmpfs (needs root).
+ */
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import pino from "pino";
+import { sampleEvent } from "../../test/events";
+import { smallFilesystem } from "../../test/durability";
+import { packEvents } from "../client/packer";
+import { SEGMENT_MAGIC, segmentFileName } from "../spool/record-format";
+import { SpoolReader } from "../spool/spool-reader";
+import { SpoolWriter } from "../spool/spool-writer";
+import { DedupeWindow } from "./dedupe-window";
+import { IngestPipeline } from "./ingest";
+import { IngestStats } from "./ingest-stats";
+import { SpoolIntake } from "./spool-intake";
+
+const NOW = 1_764_150_000_000;
+const isRoot = process.getuid?.() === 0;
+if (!isRoot) {
+  if (process.env.CI === "true") throw new Error("CI: the spool write-failure test needs root to mount a small tmpfs");
+  console.warn("SKIPPING: the spool write-failure test needs root to mount a small tmpfs");
+}
+
+(isRoot ? describe : describe.skip)("a spool append that fails", () => {
+  it("refuses the turn's events as overload, cuts nothing in, and accepts the client's retry", () => {
+    const disk = smallFilesystem(1);
+    try {
+      // The spool's own bound is far above the disk: this is a write error, not a full spool.
+      const spool = SpoolWriter.open({ dir: disk.dir, maxBytes: 64 << 20, segmentBytes: 16 << 20, fsyncIntervalMs: 0 });
+      const stats = new IngestStats();
+      const dedupe = new DedupeWindow({ windowMs: 60_000, maxEntries: 1000 }, NOW);
+      const intake = new SpoolIntake(spool, stats, pino({ level: "silent" }), (ids) => ids.forEach((id) => dedupe.forget(id)));
+      const pipeline = new IngestPipeline(stats, dedupe, intake, { maxDatagramBytes: 8192, maxSkewMs: 600_000 }, () => NOW);
+      // Over a page in all (tmpfs would still fit a small record into the segment's first page).
+      const ids = Array.from({ length: 30 }, (_, n) => `retry-${n}`);
+      const datagrams = packEvents(ids.map((id) => sampleEvent({ id, t: NOW })));
+      const sendAll = () => datagrams.forEach((datagram) => pipeline.handleDatagram(datagram, "198.51.100.7"));
+      const segment = join(disk.dir, segmentFileName(0));
+
+      disk.fill();
+      sendAll();
+      intake.flush();
+      expect(stats.accepted).toBe(0);
+      expect(stats.rejectedEvents.overload).toBe(30);
+      expect(stats.spoolWriteErrors).toBe(1);
+      expect(spool.end).toBe(0);
+      expect(statSync(segment).size).toBe(SEGMENT_MAGIC.length);
+
+      disk.free();
+      sendAll();
+      intake.flush();
+      expect(stats.accepted).toBe(30);
+      expect(stats.rejectedEvents.duplicate).toBe(0);
+      const reader = new SpoolReader(disk.dir);
+      expect(reader.read(0, spool.end, 100).lines.map((line) => (JSON.parse(line) as { id: string }).id)).toEqual(ids);
+      reader.close();
+      spool.close();
+    } finally {
+      disk.release();
+    }
+  });
+});
