@@ -39,6 +39,19 @@ export async function startCollector(overrides: Partial<CollectorConfigInput> = 
   return collector;
 }
 
+/**
+ * Waits until every event received so far is accepted or counted as rejected: accepted events
+ * are counted once their event-loop turn is written to the spool, a moment after they arrive.
+ */
+export async function accountedFor(collector: Collector, timeoutMs = 5_000): Promise<void> {
+  const rejected = () => Object.values(collector.stats.rejectedEvents).reduce((sum, count) => sum + count, 0);
+  await waitFor(
+    () => collector.stats.accepted + rejected() === collector.stats.events,
+    timeoutMs,
+    "every received event to be accounted for",
+  );
+}
+
 export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {

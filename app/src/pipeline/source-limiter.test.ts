@@ -1,6 +1,6 @@
 import { createSocket } from "node:dgram";
 import type { Collector } from "../collector";
-import { startCollector, waitFor } from "../../test/collector-harness";
+import { accountedFor, startCollector, waitFor } from "../../test/collector-harness";
 import { sampleEvent } from "../../test/events";
 import { encodeEvent } from "../client/packer";
 import { SourceLimiter } from "./source-limiter";
@@ -68,6 +68,7 @@ describe("per-source limits on a real collector", () => {
   it("rate-limits a flooding source without affecting another", async () => {
     await sendFrom("127.0.0.2", 400, "flooder");
     await waitFor(() => collector.stats.events >= 400, 5_000, "400 events");
+    await accountedFor(collector);
     const limited = collector.stats.rejectedEvents.rate_limited;
     expect(limited).toBeGreaterThanOrEqual(250);
     expect(collector.stats.accepted).toBe(400 - limited);

@@ -1,5 +1,5 @@
 import type { Collector } from "../collector";
-import { getJson, startCollector, waitFor } from "../../test/collector-harness";
+import { accountedFor, getJson, startCollector, waitFor } from "../../test/collector-harness";
 import { sessionStart } from "../../test/events";
 import { UdpEventClient } from "../client/udp-client";
 import { encodeEvent } from "../client/packer";
@@ -79,6 +79,7 @@ describe("a collector that requires signed datagrams (real UDP)", () => {
     await raw.sendRaw(signDatagram(event(6), current, now - 5 * 60_000));
     await raw.close();
     await waitFor(() => collector.stats.datagrams >= 7, 5_000, "7 datagrams");
+    await accountedFor(collector);
     expect(collector.stats.accepted).toBe(3);
     expect(collector.stats.rejectedDatagrams).toMatchObject({ replayed: 1, unsigned: 1, forged: 1, stale: 1 });
     const metrics = await (await fetch(`http://127.0.0.1:${collector.httpPort}/metrics`)).text();
