@@ -47,7 +47,6 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  */
 export class SpoolConsumer {
   private position = 0;
-  private ready = false;
   private stopped = false;
   private failures = 0;
   private lastWriteAt = Date.now();
@@ -65,10 +64,6 @@ export class SpoolConsumer {
     return this.position;
   }
 
-  get isReady(): boolean {
-    return this.ready;
-  }
-
   start(): void {
     this.running ??= this.run();
   }
@@ -80,11 +75,11 @@ export class SpoolConsumer {
   }
 
   private async run(): Promise<void> {
-    while (!this.stopped && !this.ready) {
+    for (let ready = false; !this.stopped && !ready; ) {
       try {
         await this.sink.prepare();
         await this.resync();
-        this.ready = true;
+        ready = true;
         this.failures = 0;
         this.events.onReady?.(this.position);
       } catch (error) {

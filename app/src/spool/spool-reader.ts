@@ -44,11 +44,8 @@ export class SpoolReader {
       const index = lastIndexAtOrBelow(segments, position);
       if (index < 0) break;
       const base = segments[index];
+      // Past `position`: the next segment's base, or the writer's end.
       const segmentEnd = index + 1 < segments.length ? segments[index + 1] : end;
-      if (position >= segmentEnd) {
-        position = segmentEnd;
-        continue;
-      }
       const fd = this.fileFor(base);
       const want = Math.min(segmentEnd - position, this.buffer.length);
       const got = readFully(fd, this.buffer, want, SEGMENT_MAGIC.length + (position - base));
