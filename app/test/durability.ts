@@ -3,8 +3,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SEGMENT_MAGIC, recordAt, segmentBaseOf } from "../src/spool/record-format";
-import { SpoolReader } from "../src/spool/spool-reader";
+import { SEGMENT_MAGIC } from "../src/spool/record-format";
 import type { CollectorProcess } from "../../test-support/collector-process";
 import { EventStream } from "./event-stream";
 
@@ -29,7 +28,7 @@ export async function metric(base: string, name: string): Promise<number> {
 }
 
 /** Every received event is accepted or counted as rejected (the intake has written its last turn). */
-export function accountedFor(now: Quality): boolean {
+function everyArrivalCounted(now: Quality): boolean {
   return now.accepted + Object.values(now.rejected.events).reduce((sum, count) => sum + count, 0) === now.received.events;
 }
 
@@ -42,7 +41,7 @@ export async function settled(base: string, timeoutMs = 60_000): Promise<Quality
   let previous = -1;
   for (;;) {
     const now = await quality(base);
-    if (now.spool.backlogBytes === 0 && accountedFor(now) && now.received.events === previous) return now;
+    if (now.spool.backlogBytes === 0 && everyArrivalCounted(now) && now.received.events === previous) return now;
     if (Date.now() > deadline) throw new Error(`not settled after ${timeoutMs} ms: ${JSON.stringify(now)}`);
     previous = now.received.events;
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -65,46 +64,60 @@ export async function duckDbIds(path: string): Promise<string[]> {
   return (await queryDuckDb(path, "SELECT id FROM events")).map((row) => String(row.id));
 }
 
-/** The spool as a crash left it: its id, where its files end, and the newest record's start. */
-export function spoolOnDisk(dir: string): {
-  id: string;
-  end: number;
-  lastRecordStart: number;
-  lastSegmentPath: string;
-  lastSegmentBase: number;
-} {
+interface RecordOnDisk {
+  /** Stream position of the record's header. */
+  readonly position: number;
+  readonly bytes: number;
+  readonly lines: string[];
+  readonly segmentPath: string;
+  readonly segmentBase: number;
+}
+
+/**
+ * Every complete record in the spool's files, decoded here from the documented format
+ * (8-byte magic, then u32 length | u32 CRC | payload) rather than by SpoolReader, so the tests'
+ * expected values do not come from the code under test. A record cut short ends its file.
+ */
+function recordsOnDisk(dir: string): RecordOnDisk[] {
+  const records: RecordOnDisk[] = [];
   const segments = readdirSync(dir)
-    .filter((name) => segmentBaseOf(name) !== undefined)
+    .filter((name) => /^\d{20}\.seg$/.test(name))
     .sort();
-  const lastSegment = segments[segments.length - 1];
-  const content = readFileSync(join(dir, lastSegment));
-  const base = segmentBaseOf(lastSegment)!;
-  let offset = SEGMENT_MAGIC.length;
-  let lastRecordStart = base;
-  for (;;) {
-    const check = recordAt(content, offset);
-    if (check.kind !== "record") break;
-    lastRecordStart = base + offset - SEGMENT_MAGIC.length;
-    offset += check.bytes;
+  for (const name of segments) {
+    const segmentPath = join(dir, name);
+    const segmentBase = Number(name.slice(0, 20));
+    const content = readFileSync(segmentPath);
+    let offset = SEGMENT_MAGIC.length;
+    while (offset + 8 <= content.length) {
+      const length = content.readUInt32LE(offset);
+      if (offset + 8 + length > content.length) break;
+      const lines = content
+        .subarray(offset + 8, offset + 8 + length)
+        .toString("utf8")
+        .split("\n");
+      records.push({ position: segmentBase + offset - SEGMENT_MAGIC.length, bytes: 8 + length, lines, segmentPath, segmentBase });
+      offset += 8 + length;
+    }
   }
+  return records;
+}
+
+/** The spool as a crash left it: its id, where its files end, and the newest record. */
+export function spoolOnDisk(dir: string): { id: string; end: number; lastRecord: RecordOnDisk } {
+  const records = recordsOnDisk(dir);
+  const lastRecord = records[records.length - 1];
   return {
     id: readFileSync(join(dir, "spool-id"), "utf8").trim(),
-    end: base + statSync(join(dir, lastSegment)).size - SEGMENT_MAGIC.length,
-    lastRecordStart,
-    lastSegmentPath: join(dir, lastSegment),
-    lastSegmentBase: base,
+    end: lastRecord.segmentBase + statSync(lastRecord.segmentPath).size - SEGMENT_MAGIC.length,
+    lastRecord,
   };
 }
 
-/** The event ids in complete spool records from `from` to `end`. */
-export function spooledIds(dir: string, from: number, end: number): { ids: string[]; corrupt: number } {
-  const reader = new SpoolReader(dir);
-  try {
-    const batch = reader.read(from, end, Number.MAX_SAFE_INTEGER);
-    return { ids: batch.lines.map((line) => (JSON.parse(line) as { id: string }).id), corrupt: batch.corrupt.length };
-  } finally {
-    reader.close();
-  }
+/** The event ids in complete spool records between stream positions `from` and `end`. */
+export function spooledIds(dir: string, from: number, end: number): string[] {
+  return recordsOnDisk(dir)
+    .filter((record) => record.position >= from && record.position + record.bytes <= end)
+    .flatMap((record) => record.lines.map((line) => (JSON.parse(line) as { id: string }).id));
 }
 
 /**

@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { closeSync, openSync, readdirSync, readFileSync, statSync, truncateSync, writeSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readSync, statSync, truncateSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { temporarySpoolDir } from "../../test/collector-harness";
 import { RECORD_HEADER_BYTES, SEGMENT_MAGIC, segmentFileName } from "./record-format";
@@ -11,6 +11,19 @@ const open = (dir: string, options: Partial<SpoolWriterOptions> = {}) =>
 
 const linesOf = (record: number, count: number) =>
   Array.from({ length: count }, (_, n) => `{"id":"r${record}-${n}","pad":"${"x".repeat(40)}"}`);
+
+/** Damages one byte of a file in place, as a bad disk would. */
+function flipByte(path: string, offset: number): void {
+  const fd = openSync(path, "r+");
+  try {
+    const byte = Buffer.alloc(1);
+    readSync(fd, byte, 0, 1, offset);
+    byte[0] ^= 0xff;
+    writeSync(fd, byte, 0, 1, offset);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** Everything from `from` to the writer's end, in small reads as the consumer does them. */
 function readAll(dir: string, from: number, end: number): { lines: string[]; corrupt: string[] } {
@@ -135,9 +148,7 @@ describe("spool recovery", () => {
     const start = spool.end;
     spool.append(linesOf(1, 2));
     spool.close();
-    const fd = openSync(join(dir, segmentFileName(0)), "r+");
-    writeSync(fd, Buffer.from("Z"), 0, 1, SEGMENT_MAGIC.length + start + RECORD_HEADER_BYTES + 3);
-    closeSync(fd);
+    flipByte(join(dir, segmentFileName(0)), SEGMENT_MAGIC.length + start + RECORD_HEADER_BYTES + 3);
     const recovered = open(dir);
     expect(recovered.tornTail).toMatchObject({ reason: "checksum mismatch", keptBytes: SEGMENT_MAGIC.length + start });
     expect(readAll(dir, 0, recovered.end).lines).toEqual(linesOf(0, 2));
@@ -156,16 +167,7 @@ describe("spool recovery", () => {
     expect(spool.segmentCount).toBeGreaterThan(2);
     // Damage the first record's payload: the rest of the first segment can no longer be trusted.
     const first = join(dir, segmentFileName(0));
-    const bytes = readFileSync(first);
-    const fd = openSync(first, "r+");
-    writeSync(
-      fd,
-      Buffer.from([bytes[SEGMENT_MAGIC.length + RECORD_HEADER_BYTES] ^ 0xff]),
-      0,
-      1,
-      SEGMENT_MAGIC.length + RECORD_HEADER_BYTES,
-    );
-    closeSync(fd);
+    flipByte(first, SEGMENT_MAGIC.length + RECORD_HEADER_BYTES);
     const secondBase = Number(
       readdirSync(dir)
         .filter((name) => name.endsWith(".seg"))
