@@ -3,17 +3,15 @@
  * compiled collector the way the container does, store thread included. Docker itself is not
  * available here; this checks everything the Dockerfile relies on.
  */
-import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { spawnCollector } from "../test-support/collector-process";
+import { compileCollector, spawnCollector } from "../test-support/collector-process";
 
 const app = __dirname;
-const root = join(app, "..");
 
 describe("the collector as the image runs it", () => {
   it("compiles to dist/ and serves from the compiled code, with the store on its own thread", async () => {
-    execFileSync(join(root, "node_modules", ".bin", "tsc"), ["-p", join(app, "tsconfig.build.json")], { cwd: root, stdio: "pipe" });
+    compileCollector(join(app, "dist"));
     expect(existsSync(join(app, "dist", "cli", "main.js"))).toBe(true);
     expect(existsSync(join(app, "dist", "store", "store-worker.js"))).toBe(true);
     expect(readFileSync(join(app, "Dockerfile"), "utf8")).toMatch(/ENTRYPOINT \["node", "dist\/cli\/main\.js"\]/);

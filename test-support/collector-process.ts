@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -44,6 +44,18 @@ export interface CollectorProcess {
 }
 
 const ROOT = join(__dirname, "..");
+
+/**
+ * Compiles the collector as the image does (tsc with app/tsconfig.build.json) into `outDir`
+ * (default app/dist) and returns it, for spawnCollector's `compiled`.
+ */
+export function compileCollector(outDir = join(ROOT, "app", "dist")): string {
+  execFileSync(join(ROOT, "node_modules", ".bin", "tsc"), ["-p", join(ROOT, "app", "tsconfig.build.json"), "--outDir", outDir], {
+    cwd: ROOT,
+    stdio: "pipe",
+  });
+  return outDir;
+}
 
 /**
  * `collector serve` as its own process on free loopback ports, ready when it returns.

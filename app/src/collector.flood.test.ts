@@ -2,13 +2,12 @@
  * A garbage flood against a real collector process with default settings, for a bounded
  * time, while a legitimate client sends too: no crash, bounded memory, nothing legitimate lost.
  */
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
 import { join } from "node:path";
 import { UdpEventClient } from "./client/udp-client";
 import { sampleEvent } from "../test/events";
-import { spawnCollector } from "../../test-support/collector-process";
+import { compileCollector, spawnCollector } from "../../test-support/collector-process";
 
 const RSS_BOUND_BYTES = 384 * 1024 * 1024;
 const FLOOD_SECONDS = 5;
@@ -21,11 +20,7 @@ const DIST = join(__dirname, "..", "dist-flood");
 
 describe("garbage flood", () => {
   beforeAll(() => {
-    execFileSync(
-      join(__dirname, "..", "..", "node_modules", ".bin", "tsc"),
-      ["-p", join(__dirname, "..", "tsconfig.build.json"), "--outDir", DIST],
-      { stdio: "pipe" },
-    );
+    compileCollector(DIST);
   }, 60_000);
 
   it(`keeps RSS under 384 MiB and accepts the legitimate events sent meanwhile`, async () => {

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
-import { freePort, spawnCollector } from "../../test-support/collector-process";
+import { compileCollector, freePort, spawnCollector } from "../../test-support/collector-process";
 import { renderChart, type Series } from "./svg-chart";
 
 const options = new Command()
@@ -32,15 +32,6 @@ const root = join(__dirname, "..", "..");
 
 function log(line: string): void {
   process.stdout.write(`${line}\n`);
-}
-
-/** The collector as the image runs it: compiled by tsc (app/tsconfig.build.json) into app/dist. */
-function compileCollector(): string {
-  execFileSync(join(root, "node_modules", ".bin", "tsc"), ["-p", join(root, "app", "tsconfig.build.json")], {
-    cwd: root,
-    stdio: "inherit",
-  });
-  return join(root, "app", "dist");
 }
 
 function compileSender(): string {
@@ -304,6 +295,7 @@ async function latency(sender: string, backgroundEventsPerSecond: number): Promi
 
 async function main(): Promise<void> {
   const sender = compileSender();
+  // The collector as the image runs it: compiled by tsc into app/dist.
   compiledCollector = compileCollector();
   log(`bench: ${SECONDS} s per trial, rates ${RATES.join(", ")} events/s, target ≥ ${TARGET * 100} % stored`);
   const results: Record<string, { trials: Trial[]; best?: Trial }> = {};
