@@ -28,9 +28,11 @@ export class DedupeWindow {
   /** True when the id was seen in the window (a duplicate); otherwise remembers it. */
   seenOrAdd(id: string, now: number): boolean {
     if (now - this.rotatedAt >= this.options.windowMs) this.rotate(now, false);
-    if (this.current.has(id) || this.previous.has(id)) return true;
-    if (this.current.size >= this.options.maxEntries / 2) this.rotate(now, true);
-    this.current.add(id);
+    if (this.previous.has(id)) return true;
+    // add() reports nothing, but the size does: one hash lookup instead of has() then add().
+    const size = this.current.size;
+    if (this.current.add(id).size === size) return true;
+    if (size + 1 >= this.options.maxEntries / 2) this.rotate(now, true);
     return false;
   }
 
