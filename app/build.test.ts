@@ -4,7 +4,8 @@
  * available here; this checks everything the Dockerfile relies on.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
+import { ADDON_PATH } from "./src/native-addon";
 import { compileCollector, spawnCollector } from "../test-support/collector-process";
 
 const app = __dirname;
@@ -14,7 +15,12 @@ describe("the collector as the image runs it", () => {
     compileCollector(join(app, "dist"));
     expect(existsSync(join(app, "dist", "cli", "main.js"))).toBe(true);
     expect(existsSync(join(app, "dist", "store", "store-worker.js"))).toBe(true);
-    expect(readFileSync(join(app, "Dockerfile"), "utf8")).toMatch(/ENTRYPOINT \["node", "dist\/cli\/main\.js"\]/);
+    const dockerfile = readFileSync(join(app, "Dockerfile"), "utf8");
+    expect(dockerfile).toMatch(/ENTRYPOINT \["node", "dist\/cli\/main\.js"\]/);
+    // The image puts the native addon where the compiled loader looks for it (/app is the app folder).
+    const addon = relative(app, ADDON_PATH);
+    expect(dockerfile).toContain(`COPY --from=build /src/app/${addon} ./${addon}`);
+    expect(existsSync(ADDON_PATH)).toBe(true);
 
     const collector = await spawnCollector({ duckdbPath: ":memory:", compiled: join(app, "dist"), args: ["--log-level", "warn"] });
     try {

@@ -70,6 +70,8 @@ export async function spawnCollector(options: {
   httpPort?: number;
   args?: readonly string[];
   compiled?: string;
+  /** Added to this process's environment. */
+  env?: Readonly<Record<string, string>>;
 }): Promise<CollectorProcess> {
   const udpPort = options.udpPort ?? (await freePort());
   const httpPort = options.httpPort ?? (await freePort());
@@ -95,7 +97,7 @@ export async function spawnCollector(options: {
       options.spoolDir ?? mkdtempSync(join(tmpdir(), "collector-spool-")),
       ...(options.args ?? []),
     ],
-    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } },
   );
   let output = "";
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));

@@ -10,6 +10,7 @@ import { SourceLimiter } from "./pipeline/source-limiter";
 import { SpoolIntake } from "./pipeline/spool-intake";
 import { parseSigningKeys } from "./protocol/signing";
 import { UdpSource } from "./source/udp-source";
+import { lowerThreadPoolPriority } from "./store/store-priority";
 import { SpoolConsumer, type SpoolConsumerEvents } from "./spool/spool-consumer";
 import { SpoolReader } from "./spool/spool-reader";
 import { FLUSH_UP_TO, SYNCED_END, SpoolWriter, type SpoolStatus } from "./spool/spool-writer";
@@ -71,8 +72,14 @@ export class Collector {
       limiter: this.limiter,
     });
     this.source = new UdpSource(
-      { hosts: config.udpHosts, port: config.udpPort, recvBufferBytes: config.recvBufferBytes },
-      (payload, source) => pipeline.handleDatagram(payload, source),
+      {
+        hosts: config.udpHosts,
+        port: config.udpPort,
+        recvBufferBytes: config.recvBufferBytes,
+        receiver: config.udpReceiver,
+        maxDatagramBytes: config.maxDatagramBytes,
+      },
+      (payload, start, end, source) => pipeline.handleDatagram(payload, source, start, end),
       log,
     );
     this.metrics = createMetrics(this.stats, () => this.spoolStatus);
@@ -120,8 +127,9 @@ export class Collector {
       };
       return new Collector(config, injected, spool, startHere, log);
     }
-    const store = new ThreadedStore(
-      config.store === "clickhouse"
+    if (config.storeNice > 0) await lowerThreadPoolPriority(config.storeNice, log);
+    const store = new ThreadedStore({
+      ...(config.store === "clickhouse"
         ? {
             kind: "clickhouse",
             url: config.clickhouseUrl!,
@@ -130,8 +138,9 @@ export class Collector {
             password: config.clickhousePassword,
             cluster: config.clickhouseCluster,
           }
-        : { kind: "duckdb", path: config.duckdbPath, threads: config.duckdbThreads },
-    );
+        : { kind: "duckdb", path: config.duckdbPath, threads: config.duckdbThreads }),
+      nice: config.storeNice,
+    });
     const startOnStoreThread: StartConsumer = async (consumeOptions, shared, events) => {
       await store.consume(consumeOptions, shared, events);
       return () => store.stopConsuming();

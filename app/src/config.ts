@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DEFAULT_MAX_DATAGRAM_BYTES, MAX_DATAGRAM_BYTES } from "./protocol/event";
+import { UDP_RECEIVERS } from "./source/udp-source";
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positive = z.coerce.number().int().positive();
@@ -14,6 +15,8 @@ export const collectorConfigSchema = z
       .pipe(z.array(z.union([z.ipv4(), z.ipv6()])).min(1))
       .default(["0.0.0.0", "::"]),
     recvBufferBytes: positive.optional(),
+    /** recvmmsg: the native batch receiver (Linux, `npm run build:native`); dgram: Node's own, portable and slower. */
+    udpReceiver: z.enum(UDP_RECEIVERS).default("recvmmsg"),
     maxDatagramBytes: positive.max(MAX_DATAGRAM_BYTES).default(DEFAULT_MAX_DATAGRAM_BYTES),
     maxSkewMs: positive.default(10 * 60_000),
     dedupeWindowMs: positive.default(10 * 60_000),
@@ -45,6 +48,11 @@ export const collectorConfigSchema = z
     duckdbPath: z.string().min(1).default("collector.duckdb"),
     /** DuckDB's worker threads: more speed up big insight queries but compete with UDP receive. */
     duckdbThreads: positive.default(1),
+    /**
+     * Nice value of the store's threads (0 leaves them at the receiving thread's priority): the
+     * spool lets the store lag, while a receiving thread kept off the CPU drops datagrams.
+     */
+    storeNice: z.coerce.number().int().min(0).max(19).default(10),
     /** For store=clickhouse: the HTTP endpoint, e.g. http://clickhouse-streamstats:8123. */
     clickhouseUrl: z.url().optional(),
     clickhouseDatabase: z

@@ -33,10 +33,13 @@ export class IngestPipeline implements DecodeSink {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  /** Never throws: a bad datagram is counted and cannot affect any other. */
-  handleDatagram(payload: Buffer, sourceAddress = "unknown"): void {
+  /**
+   * Never throws: a bad datagram is counted and cannot affect any other. The datagram is bytes
+   * [start, end) of `payload`; nothing here keeps the buffer (a batch receiver reuses it).
+   */
+  handleDatagram(payload: Buffer, sourceAddress = "unknown", start = 0, end = payload.length): void {
     this.stats.datagrams++;
-    if (payload.length > this.options.maxDatagramBytes) {
+    if (end - start > this.options.maxDatagramBytes) {
       this.stats.rejectDatagram("too_large");
       return;
     }
@@ -44,20 +47,22 @@ export class IngestPipeline implements DecodeSink {
     this.source = this.options.limiter?.source(sourceAddress, this.now);
     const auth = this.options.auth;
     if (auth) {
-      const verified = verifyDatagram(payload, auth.keys, this.now, auth.maxAgeMs);
+      const verified = verifyDatagram(payload.subarray(start, end), auth.keys, this.now, auth.maxAgeMs);
       if (!verified.ok) return this.stats.rejectDatagram(verified.reason);
       if (auth.replays.seenOrAdd(verified.mac, this.now)) return this.stats.rejectDatagram("replayed");
       payload = verified.payload;
+      start = 0;
+      end = payload.length;
     }
     try {
-      if (decodeDatagram(payload, this) === 0) this.stats.rejectDatagram("malformed");
+      if (decodeDatagram(payload, this, start, end) === 0) this.stats.rejectDatagram("malformed");
     } catch {
       // decodeDatagram does not throw; this guards the socket handler against the unforeseen.
       this.stats.rejectDatagram("malformed");
     }
   }
 
-  accept(event: PlaybackEvent, line: string): void {
+  accept(event: PlaybackEvent, buffer: Buffer, start: number, end: number): void {
     this.stats.events++;
     const skew = event.t - this.now;
     if (skew > this.options.maxSkewMs || skew < -this.options.maxSkewMs) return this.refuse("skew");
@@ -65,7 +70,7 @@ export class IngestPipeline implements DecodeSink {
     // Room is checked before the id is remembered, so a retry after overload is not a "duplicate".
     if (!this.accepted.hasRoom) return this.refuse("overload");
     if (this.dedupe.seenOrAdd(event.id, this.now)) return this.refuse("duplicate");
-    this.accepted.add(line, event.id);
+    this.accepted.add(buffer, start, end, event.id);
   }
 
   reject(reason: RejectReason): void {

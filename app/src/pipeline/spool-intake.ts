@@ -6,23 +6,28 @@ import type { IngestStats } from "./ingest-stats";
 export interface AcceptedEvents {
   /** False when the spool cannot take more: the pipeline refuses with `overload`. */
   readonly hasRoom: boolean;
-  add(line: string, id: string): void;
+  /** The event's wire line is bytes [start, end) of `buffer`, which may be reused after the call. */
+  add(buffer: Buffer, start: number, end: number, id: string): void;
 }
 
-/** Headroom kept below the spool's bound for a turn's record header and multi-byte characters. */
+/** Headroom kept below the spool's bound for a turn's record header. */
 const HEADROOM_BYTES = 64 * 1024;
+const NEWLINE = 0x0a;
+const INITIAL_TURN_BYTES = 256 * 1024;
 
 /**
  * Collects the lines accepted in one event-loop turn and appends them to the spool as one
- * record (one syscall per turn, not per datagram). An event counts as accepted only once its
+ * record (one syscall per turn, not per datagram). The lines' bytes are copied straight from
+ * the receive buffer, so nothing is re-encoded. An event counts as accepted only once its
  * record is written: from then on a crash cannot lose it. If the write fails, the turn's
  * events are refused and counted as `overload`, like a full spool, and their ids are given
  * back to the dedupe window so a retry is not dropped as a duplicate.
  */
 export class SpoolIntake implements AcceptedEvents {
-  private pending: string[] = [];
+  /** This turn's lines, "\n"-joined; grows as needed and is reused across turns. */
+  private turn = Buffer.allocUnsafe(INITIAL_TURN_BYTES);
+  private turnBytes = 0;
   private pendingIds: string[] = [];
-  private pendingBytes = 0;
   private scheduled = false;
   private lastErrorLogAt = 0;
 
@@ -35,13 +40,19 @@ export class SpoolIntake implements AcceptedEvents {
   ) {}
 
   get hasRoom(): boolean {
-    return this.writer.hasRoomFor(this.pendingBytes + HEADROOM_BYTES);
+    return this.writer.hasRoomFor(this.turnBytes + HEADROOM_BYTES);
   }
 
-  add(line: string, id: string): void {
-    this.pending.push(line);
+  add(buffer: Buffer, start: number, end: number, id: string): void {
+    const needed = this.turnBytes + 1 + end - start;
+    if (needed > this.turn.length) {
+      const grown = Buffer.allocUnsafe(Math.max(needed, 2 * this.turn.length));
+      this.turn.copy(grown, 0, 0, this.turnBytes);
+      this.turn = grown;
+    }
+    if (this.turnBytes > 0) this.turn[this.turnBytes++] = NEWLINE;
+    this.turnBytes += buffer.copy(this.turn, this.turnBytes, start, end);
     this.pendingIds.push(id);
-    this.pendingBytes += line.length + 1;
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -51,22 +62,22 @@ export class SpoolIntake implements AcceptedEvents {
   /** Writes what this turn accepted; also called on shutdown after the source has stopped. */
   flush(): void {
     this.scheduled = false;
-    if (this.pending.length === 0) return;
-    const lines = this.pending;
+    if (this.pendingIds.length === 0) return;
     const ids = this.pendingIds;
-    this.pending = [];
+    const payload = this.turn.subarray(0, this.turnBytes);
     this.pendingIds = [];
-    this.pendingBytes = 0;
+    this.turnBytes = 0;
     try {
-      this.writer.append(lines);
-      this.stats.accepted += lines.length;
+      // Written synchronously, so the turn buffer is free again when this returns.
+      this.writer.appendPayload(payload);
+      this.stats.accepted += ids.length;
     } catch (error) {
-      for (let i = 0; i < lines.length; i++) this.stats.rejectEvent("overload");
+      for (let i = 0; i < ids.length; i++) this.stats.rejectEvent("overload");
       this.stats.spoolWriteErrors++;
       this.onRefused(ids);
       if (Date.now() - this.lastErrorLogAt > 5_000) {
         this.lastErrorLogAt = Date.now();
-        this.log.error({ err: error, refused: lines.length }, "spool append failed; refusing events as overload");
+        this.log.error({ err: error, refused: ids.length }, "spool append failed; refusing events as overload");
       }
     }
   }

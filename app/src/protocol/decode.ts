@@ -115,23 +115,24 @@ export function validateEvent(value: unknown): Validation {
 export interface DecodeSink {
   /**
    * A valid event, as parsed (known fields checked; unknown fields may still be present), with
-   * the exact line it came from, which is cheap to hand to another thread.
+   * where its line lies in the datagram's buffer: bytes [start, end), valid only during the call.
    */
-  accept(event: PlaybackEvent, line: string): void;
+  accept(event: PlaybackEvent, buffer: Buffer, start: number, end: number): void;
   reject(reason: RejectReason, detail: string): void;
 }
 
 /**
- * Splits a datagram into newline-delimited JSON events and validates each; a bad line is
- * rejected on its own and the others are kept. Returns the number of non-empty lines.
+ * Splits a datagram (bytes [from, to) of `payload`) into newline-delimited JSON events and
+ * validates each; a bad line is rejected on its own and the others are kept. Returns the
+ * number of non-empty lines.
  */
-export function decodeDatagram(payload: Buffer, sink: DecodeSink): number {
+export function decodeDatagram(payload: Buffer, sink: DecodeSink, from = 0, to = payload.length): number {
   let lines = 0;
-  let start = 0;
-  const end = payload.length;
+  let start = from;
+  const end = to;
   while (start < end) {
     let stop = payload.indexOf(NEWLINE, start);
-    if (stop === -1) stop = end;
+    if (stop === -1 || stop > end) stop = end;
     if (stop > start) {
       lines++;
       const line = payload.toString("utf8", start, stop);
@@ -145,7 +146,7 @@ export function decodeDatagram(payload: Buffer, sink: DecodeSink): number {
       }
       const rejection = checkEvent(parsed);
       if (rejection) sink.reject(rejection.reason, rejection.detail);
-      else sink.accept(parsed as PlaybackEvent, line);
+      else sink.accept(parsed as PlaybackEvent, payload, start, stop);
     }
     start = stop + 1;
   }

@@ -1,6 +1,10 @@
-import { createSocket, type Socket } from "node:dgram";
 import { isIPv6 } from "node:net";
 import type { Logger } from "pino";
+import { openDgramSocket, type DatagramHandler, type ListeningSocket } from "./listening-socket";
+import { RecvmmsgSocket } from "./recvmmsg-socket";
+
+export const UDP_RECEIVERS = ["recvmmsg", "dgram"] as const;
+export type UdpReceiver = (typeof UDP_RECEIVERS)[number];
 
 export interface UdpSourceOptions {
   /** Addresses to bind, e.g. ["0.0.0.0", "::"] for IPv4 and IPv6. */
@@ -8,6 +12,10 @@ export interface UdpSourceOptions {
   readonly port: number;
   /** Requested SO_RCVBUF; the kernel caps it at net.core.rmem_max (and reports double). */
   readonly recvBufferBytes?: number;
+  /** recvmmsg: the native batch receiver (Linux); dgram: Node's own socket, one callback per datagram. */
+  readonly receiver: UdpReceiver;
+  /** The largest datagram delivered whole; longer ones arrive longer than this and are refused downstream. */
+  readonly maxDatagramBytes: number;
 }
 
 export interface BoundSocket {
@@ -18,48 +26,53 @@ export interface BoundSocket {
 
 /** The UDP source: one socket per bind address, each handing raw datagrams to `onDatagram`. */
 export class UdpSource {
-  private readonly sockets: Socket[] = [];
+  private readonly sockets: ListeningSocket[] = [];
   readonly bound: BoundSocket[] = [];
 
   constructor(
     private readonly options: UdpSourceOptions,
-    private readonly onDatagram: (payload: Buffer, sourceAddress: string) => void,
+    private readonly onDatagram: DatagramHandler,
     private readonly log: Logger,
   ) {}
 
   async start(): Promise<void> {
+    // A missing native build is a configuration error, not a bind failure: say so before binding.
+    if (this.options.receiver === "recvmmsg") RecvmmsgSocket.assertBuilt();
     for (const host of this.options.hosts) {
-      const socket = createSocket({ type: isIPv6(host) ? "udp6" : "udp4", ipv6Only: isIPv6(host) });
-      socket.on("message", (payload, remote) => this.onDatagram(payload, remote.address));
-      socket.on("error", (error) => this.log.error({ err: error, host }, "udp socket error"));
+      // With port 0, every address after the first binds the port the first one got.
+      const port = this.options.port === 0 && this.sockets.length > 0 ? this.sockets[0].port : this.options.port;
+      let socket: ListeningSocket;
       try {
-        await new Promise<void>((resolve, reject) => {
-          socket.once("error", reject);
-          socket.bind(this.options.port, host, () => {
-            socket.off("error", reject);
-            resolve();
-          });
-        });
+        socket = await this.open(host, port);
       } catch (error) {
-        socket.close();
         const code = (error as NodeJS.ErrnoException).code;
         if (isIPv6(host) && (code === "EAFNOSUPPORT" || code === "EADDRNOTAVAIL")) {
           this.log.warn({ host, code }, "IPv6 is not available here; listening on IPv4 only");
           continue;
         }
-        throw new Error(`cannot bind UDP ${host}:${this.options.port}: ${(error as Error).message}`);
+        throw new Error(`cannot bind UDP ${host}:${port}: ${(error as Error).message}`);
       }
-      if (this.options.recvBufferBytes) socket.setRecvBufferSize(this.options.recvBufferBytes);
-      const effective = socket.getRecvBufferSize();
-      const address = socket.address();
       this.sockets.push(socket);
-      this.bound.push({ host, port: address.port, recvBufferBytes: effective });
+      this.bound.push({ host, port: socket.port, recvBufferBytes: socket.recvBufferBytes });
       this.log.info(
-        { host, port: address.port, requestedRecvBuffer: this.options.recvBufferBytes ?? null, effectiveRecvBuffer: effective },
+        {
+          host,
+          port: socket.port,
+          receiver: this.options.receiver,
+          requestedRecvBuffer: this.options.recvBufferBytes ?? null,
+          effectiveRecvBuffer: socket.recvBufferBytes,
+        },
         "listening for UDP events",
       );
     }
     if (this.sockets.length === 0) throw new Error("no UDP socket could be bound");
+  }
+
+  private open(host: string, port: number): Promise<ListeningSocket> {
+    const common = { host, port, ipv6Only: isIPv6(host), recvBufferBytes: this.options.recvBufferBytes, onDatagram: this.onDatagram };
+    if (this.options.receiver === "recvmmsg")
+      return Promise.resolve().then(() => RecvmmsgSocket.open({ ...common, maxDatagramBytes: this.options.maxDatagramBytes }));
+    return openDgramSocket({ ...common, onError: (error) => this.log.error({ err: error, host }, "udp socket error") });
   }
 
   /** The port actually bound (useful with port 0). */
@@ -69,7 +82,7 @@ export class UdpSource {
 
   /** Stops intake; datagrams already received have been handled synchronously. */
   async stop(): Promise<void> {
-    await Promise.all(this.sockets.map((socket) => new Promise<void>((resolve) => socket.close(() => resolve()))));
+    await Promise.all(this.sockets.map((socket) => socket.close()));
     this.sockets.length = 0;
   }
 }

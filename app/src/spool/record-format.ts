@@ -23,13 +23,12 @@ export function segmentBaseOf(fileName: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-/** Header and payload of one record, ready for a single writev. */
-export function encodeRecord(lines: readonly string[]): [Buffer, Buffer] {
-  const payload = Buffer.from(lines.join("\n"), "utf8");
+/** The header for a record holding `payload`, written in front of it with a single writev. */
+export function recordHeader(payload: Uint8Array): Buffer {
   const header = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
   header.writeUInt32LE(payload.length, 0);
   header.writeUInt32LE(crc32(payload), 4);
-  return [header, payload];
+  return header;
 }
 
 export type RecordCheck =

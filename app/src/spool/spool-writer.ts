@@ -18,7 +18,7 @@ import {
   writevSync,
 } from "node:fs";
 import { join } from "node:path";
-import { RECORD_HEADER_BYTES, SEGMENT_MAGIC, encodeRecord, recordAt, segmentBaseOf, segmentFileName } from "./record-format";
+import { RECORD_HEADER_BYTES, SEGMENT_MAGIC, recordAt, recordHeader, segmentBaseOf, segmentFileName } from "./record-format";
 
 /** Slots of SpoolWriter.shared. */
 export const SYNCED_END = 0;
@@ -163,7 +163,12 @@ export class SpoolWriter {
    * never sits in front of later ones; the caller decides what the refusal means.
    */
   append(lines: readonly string[]): number {
-    const [header, payload] = encodeRecord(lines);
+    return this.appendPayload(Buffer.from(lines.join("\n"), "utf8"));
+  }
+
+  /** Appends one record whose payload is already "\n"-joined lines in UTF-8 (the intake's turn). */
+  appendPayload(payload: Buffer): number {
+    const header = recordHeader(payload);
     const bytes = header.length + payload.length;
     if (!this.hasRoomFor(payload.length)) throw new SpoolFullError(this.diskBytes, this.options.maxBytes);
     if (this.fileBytes + bytes > this.options.segmentBytes && this.fileBytes > SEGMENT_MAGIC.length) this.rotate();

@@ -9,6 +9,7 @@ import { SpoolReader } from "../spool/spool-reader";
 import { FLUSH_UP_TO, SYNCED_END } from "../spool/spool-writer";
 import { ClickHouseStore } from "./clickhouse-store";
 import { DuckDbStore } from "./duckdb-store";
+import { lowerCurrentThreadPriority } from "./store-priority";
 import { committingSinkFor, eventsFromLines } from "./lines";
 import type { Store } from "./store";
 import type { StoreEvent, StoreRequest, StoreResponse, StoreWorkerData } from "./threaded-store";
@@ -29,6 +30,8 @@ async function open(data: StoreWorkerData): Promise<Store> {
 }
 
 const port = parentPort!;
+const { nice } = workerData as StoreWorkerData;
+if (nice) lowerCurrentThreadPriority(nice);
 let opening: Promise<Store> | undefined;
 
 /** Opens the store on first use, and again after a failed open (a disk that was full, a server that was down). */

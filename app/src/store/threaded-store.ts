@@ -5,7 +5,7 @@ import type { PlaybackEvent } from "../protocol/event";
 import type { SpoolCommit, SpoolConsumerEvents, SpoolConsumerOptions } from "../spool/spool-consumer";
 import type { InsightQuery, MinuteCount, RankBy, RankedName, RegionExperience, RegionQuality, Store, Summary, TrendingName } from "./store";
 
-export type StoreWorkerData =
+export type StoreWorkerData = (
   | { readonly kind: "duckdb"; readonly path: string; readonly threads?: number }
   | {
       readonly kind: "clickhouse";
@@ -14,7 +14,11 @@ export type StoreWorkerData =
       readonly username: string;
       readonly password: string;
       readonly cluster?: string;
-    };
+    }
+) & {
+  /** When set, the store thread lowers its own priority to this nice value (see store-priority.ts). */
+  readonly nice?: number;
+};
 
 type QueryMethod =
   | "migrate"

@@ -1,0 +1,16 @@
+/* The collector's native addon: batched UDP receive (udp_batch.c) and store thread priority (thread_nice.c). */
+#include <node_api.h>
+
+#include "addon.h"
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor properties[] = {
+      {"udpOpen", NULL, udp_open, NULL, NULL, NULL, napi_default, NULL},
+      {"udpClose", NULL, udp_close, NULL, NULL, NULL, napi_default, NULL},
+      {"setThreadPoolNice", NULL, set_thread_pool_nice, NULL, NULL, NULL, napi_default, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) != napi_ok) return NULL;
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "collector_native",
+      "sources": ["addon.c", "udp_batch.c", "thread_nice.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Werror"]
+    }
+  ]
+}

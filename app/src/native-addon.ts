@@ -1,0 +1,41 @@
+import { join } from "node:path";
+
+/** The collector's native addon, built from app/native by `npm run build:native` (Linux). */
+export interface CollectorAddon {
+  /** See app/native/udp_batch.c. */
+  udpOpen(
+    host: string,
+    port: number,
+    ipv6Only: boolean,
+    recvBufferBytes: number,
+    payloads: ArrayBuffer,
+    meta: Int32Array,
+    onBatch: (count: number) => void,
+  ): { handle: object; port: number; recvBufferBytes: number };
+  udpClose(handle: object): void;
+  /** See app/native/thread_nice.c. */
+  setThreadPoolNice(nice: number, poolSize: number): Promise<{ threads: number; error: string | null }>;
+}
+
+export const ADDON_PATH = join(__dirname, "..", "native", "build", "Release", "collector_native.node");
+
+let addon: CollectorAddon | undefined;
+
+/**
+ * Loads the addon, or throws naming the setting that needs it and how to get it: a missing
+ * build is a configuration error to report, not a reason to run slower without saying so.
+ */
+export function loadAddon(neededFor: string): CollectorAddon {
+  if (!addon) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      addon = require(ADDON_PATH) as CollectorAddon;
+    } catch (error) {
+      throw new Error(
+        `${neededFor} needs the collector's native addon, which is not built (${ADDON_PATH}: ${(error as Error).message.split("\n")[0]}). ` +
+          "Build it with `npm run build:native` (Linux; needs python3, make and a C compiler).",
+      );
+    }
+  }
+  return addon;
+}
