@@ -1,3 +1,5 @@
+import { FingerprintTable, fingerprintOf } from "./fingerprint-table";
+
 export interface DedupeWindowOptions {
   /** How long an id is remembered, at least. */
   readonly windowMs: number;
@@ -6,13 +8,17 @@ export interface DedupeWindowOptions {
 }
 
 /**
- * Remembers event ids for at least `windowMs` with two generations of Sets: lookups check
- * both, and the older one is dropped whole when the window passes or memory is at its cap.
- * O(1) per event, no per-entry timestamps.
+ * Remembers event ids for at least `windowMs` with two generations of fingerprint tables:
+ * lookups check both, and the older one is dropped whole when the window passes or memory is
+ * at its cap. O(1) per event, no per-entry timestamps, and no id string kept alive (a Set of
+ * the strings made the dedupe 18 % of the receiving thread and kept every id for 10 minutes).
+ * Two ids share a 64-bit fingerprint with probability ~2^-64 per pair: at 2 million ids
+ * remembered, one false duplicate per ~10^13 events.
  */
 export class DedupeWindow {
-  private current = new Set<string>();
-  private previous = new Set<string>();
+  private current = new FingerprintTable();
+  private previous = new FingerprintTable();
+  private readonly print = { high: 0, low: 0 };
   private rotatedAt: number;
   evictions = 0;
 
@@ -28,28 +34,27 @@ export class DedupeWindow {
   /** True when the id was seen in the window (a duplicate); otherwise remembers it. */
   seenOrAdd(id: string, now: number): boolean {
     if (now - this.rotatedAt >= this.options.windowMs) this.rotate(now, false);
-    if (this.previous.has(id)) return true;
-    // add() reports nothing, but the size does: one hash lookup instead of has() then add().
-    const size = this.current.size;
-    if (this.current.add(id).size === size) return true;
-    if (size + 1 >= this.options.maxEntries / 2) this.rotate(now, true);
+    const { high, low } = fingerprintOf(id, this.print);
+    if (this.previous.has(high, low) || !this.current.add(high, low)) return true;
+    if (this.current.count >= this.options.maxEntries / 2) this.rotate(now, true);
     return false;
   }
 
   /** Forgets an id remembered by mistake (its event was refused after all). */
   forget(id: string): void {
-    this.current.delete(id);
-    this.previous.delete(id);
+    const { high, low } = fingerprintOf(id, this.print);
+    this.current.delete(high, low);
+    this.previous.delete(high, low);
   }
 
   get size(): number {
-    return this.current.size + this.previous.size;
+    return this.current.count + this.previous.count;
   }
 
   private rotate(now: number, early: boolean): void {
-    if (early) this.evictions += this.previous.size;
+    if (early) this.evictions += this.previous.count;
     this.previous = this.current;
-    this.current = new Set();
+    this.current = new FingerprintTable();
     this.rotatedAt = now;
   }
 }
