@@ -56,34 +56,38 @@ export function checkEvent(value: unknown): Rejection | undefined {
   if (!isText(raw.device, LIMITS.labelLength)) return fail("schema", "device must be a non-empty string");
   const type = raw.type as EventType;
   const playback = PLAYBACK_TYPES.has(type);
-  const missing = (field: string) => fail("schema", `${field} is required on ${type}`);
-  const wrong = (field: string, expected: string) => fail("schema", `${field} must be ${expected}`);
   if (raw.app !== undefined && !isText(raw.app, LIMITS.labelLength)) return wrong("app", "a non-empty string");
   if (raw.bitrate !== undefined && !isCount(raw.bitrate)) return wrong("bitrate", "a non-negative integer");
-  for (const [field, max] of [
-    ["pid", LIMITS.idLength],
-    ["track", LIMITS.nameLength],
-    ["artist", LIMITS.nameLength],
-  ] as const) {
-    if (raw[field] === undefined) {
-      if (playback) return missing(field);
-    } else if (!isText(raw[field], max)) return wrong(field, "a non-empty string");
-  }
-  for (const field of ["pos", "listened"] as const) {
-    if (raw[field] === undefined) {
-      if (playback) return missing(field);
-    } else if (!isCount(raw[field])) return wrong(field, "a non-negative integer (ms)");
-  }
-  if (raw.source === undefined) {
-    if (playback) return missing("source");
-  } else if (typeof raw.source !== "string" || !SOURCE_SET.has(raw.source)) return wrong("source", `one of ${SOURCES.join(", ")}`);
-  if (raw.stall === undefined) {
-    if (type === "buffer_end") return missing("stall");
-  } else if (!isCount(raw.stall)) return wrong("stall", "a non-negative integer (ms)");
-  if (raw.code === undefined) {
-    if (type === "error") return missing("code");
-  } else if (!isText(raw.code, LIMITS.codeLength)) return wrong("code", "a non-empty string");
-  return undefined;
+  // Field by field rather than in a loop over names: the receiving thread runs this for every
+  // event, and named loads on objects of one shape are far cheaper than keyed ones.
+  return (
+    optionalText(raw.pid, "pid", LIMITS.idLength, playback, type) ??
+    optionalText(raw.track, "track", LIMITS.nameLength, playback, type) ??
+    optionalText(raw.artist, "artist", LIMITS.nameLength, playback, type) ??
+    optionalCount(raw.pos, "pos", playback, type) ??
+    optionalCount(raw.listened, "listened", playback, type) ??
+    optionalSource(raw.source, playback, type) ??
+    optionalCount(raw.stall, "stall", type === "buffer_end", type) ??
+    optionalText(raw.code, "code", LIMITS.codeLength, type === "error", type)
+  );
+}
+
+const missing = (field: string, type: EventType) => fail("schema", `${field} is required on ${type}`);
+const wrong = (field: string, expected: string) => fail("schema", `${field} must be ${expected}`);
+
+function optionalText(value: unknown, field: string, max: number, required: boolean, type: EventType): Rejection | undefined {
+  if (value === undefined) return required ? missing(field, type) : undefined;
+  return isText(value, max) ? undefined : wrong(field, "a non-empty string");
+}
+
+function optionalCount(value: unknown, field: string, required: boolean, type: EventType): Rejection | undefined {
+  if (value === undefined) return required ? missing(field, type) : undefined;
+  return isCount(value) ? undefined : wrong(field, "a non-negative integer (ms)");
+}
+
+function optionalSource(value: unknown, required: boolean, type: EventType): Rejection | undefined {
+  if (value === undefined) return required ? missing("source", type) : undefined;
+  return typeof value === "string" && SOURCE_SET.has(value) ? undefined : wrong("source", `one of ${SOURCES.join(", ")}`);
 }
 
 /**
