@@ -138,7 +138,12 @@ export class Collector {
             password: config.clickhousePassword,
             cluster: config.clickhouseCluster,
           }
-        : { kind: "duckdb", path: config.duckdbPath, threads: config.duckdbThreads }),
+        : {
+            kind: "duckdb",
+            path: config.duckdbPath,
+            threads: config.duckdbThreads,
+            checkpointMegabytes: config.duckdbCheckpointMegabytes,
+          }),
       nice: config.storeNice,
     });
     const startOnStoreThread: StartConsumer = async (consumeOptions, shared, events) => {

@@ -21,7 +21,12 @@ export const collectorConfigSchema = z
     maxSkewMs: positive.default(10 * 60_000),
     dedupeWindowMs: positive.default(10 * 60_000),
     dedupeMaxEntries: positive.min(2).default(2_000_000),
-    batchSize: positive.default(20_000),
+    /**
+     * Most events per store write. Writes are this big only when the store is behind (otherwise
+     * flushIntervalMs cuts them); at least one DuckDB row group (122 880 rows), so DuckDB writes
+     * a full batch straight into the database file instead of through its WAL first.
+     */
+    batchSize: positive.default(131_072),
     flushIntervalMs: positive.default(200),
     /** First wait after a failed store write; doubles up to 30 s. */
     storeRetryBaseMs: positive.default(200),
@@ -48,6 +53,8 @@ export const collectorConfigSchema = z
     duckdbPath: z.string().min(1).default("collector.duckdb"),
     /** DuckDB's worker threads: more speed up big insight queries but compete with UDP receive. */
     duckdbThreads: positive.default(1),
+    /** WAL size (MiB) that triggers a DuckDB checkpoint; unset: the store's default, 128 (see DuckDbStoreOptions). */
+    duckdbCheckpointMegabytes: positive.optional(),
     /**
      * Nice value of the store's threads (0 leaves them at the receiving thread's priority): the
      * spool lets the store lag, while a receiving thread kept off the CPU drops datagrams.

@@ -1,6 +1,6 @@
 import { describeSpoolCommits } from "../../test/spool-commit-suite";
 import { sampleEvent, sessionStart } from "../../test/events";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { queryDuckDb } from "../../test/durability";
@@ -82,4 +82,26 @@ describe("DuckDB parsing wire lines itself", () => {
       await store.close();
     }
   });
+});
+
+describe("DuckDB checkpoints", () => {
+  /** The WAL's size after three 20 000-event batches, with the store open. */
+  async function walBytesAfterWrites(checkpointMegabytes?: number): Promise<number> {
+    const path = join(mkdtempSync(join(tmpdir(), "duckdb-checkpoint-")), "store.duckdb");
+    const store = await DuckDbStore.open({ path, checkpointMegabytes });
+    await store.migrate();
+    const t = Date.now();
+    for (let batch = 0; batch < 3; batch++)
+      await store.writeLines(Array.from({ length: 20_000 }, (_, index) => JSON.stringify(sampleEvent({ id: `c-${batch}-${index}`, t }))));
+    const bytes = existsSync(`${path}.wal`) ? statSync(`${path}.wal`).size : 0;
+    await store.close();
+    return bytes;
+  }
+
+  it("checkpoints at checkpointMegabytes of WAL, and by default lets the WAL grow to 128 MiB first", async () => {
+    // Each checkpoint compresses the row group ingest appends to again; fewer of them cost less CPU.
+    const [small, byDefault] = [await walBytesAfterWrites(1), await walBytesAfterWrites()];
+    expect(small).toBeLessThan(2 * 1024 * 1024);
+    expect(byDefault).toBeGreaterThan(4 * 1024 * 1024);
+  }, 60_000);
 });

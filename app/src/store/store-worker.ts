@@ -17,7 +17,7 @@ import type { StoreEvent, StoreRequest, StoreResponse, StoreWorkerData } from ".
 async function open(data: StoreWorkerData): Promise<Store> {
   switch (data.kind) {
     case "duckdb":
-      return DuckDbStore.open({ path: data.path, threads: data.threads });
+      return DuckDbStore.open({ path: data.path, threads: data.threads, checkpointMegabytes: data.checkpointMegabytes });
     case "clickhouse":
       return ClickHouseStore.open({
         url: data.url,

@@ -6,7 +6,7 @@ import type { SpoolCommit, SpoolConsumerEvents, SpoolConsumerOptions } from "../
 import type { InsightQuery, MinuteCount, RankBy, RankedName, RegionExperience, RegionQuality, Store, Summary, TrendingName } from "./store";
 
 export type StoreWorkerData = (
-  | { readonly kind: "duckdb"; readonly path: string; readonly threads?: number }
+  | { readonly kind: "duckdb"; readonly path: string; readonly threads?: number; readonly checkpointMegabytes?: number }
   | {
       readonly kind: "clickhouse";
       readonly url: string;
