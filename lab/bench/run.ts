@@ -14,12 +14,17 @@ import { renderChart, type Series } from "./svg-chart";
 
 const options = new Command()
   .option("--seconds <n>", "length of each trial", "5")
-  .option("--rates <list>", "offered events/s to try, ascending", "20000,40000,60000,80000,100000,120000,140000,160000")
+  .option(
+    "--rates <list>",
+    "offered events/s to try, ascending",
+    "20000,40000,60000,80000,100000,120000,140000,160000,200000,240000,280000",
+  )
   .option("--packings <list>", "events per datagram", "1,6")
   .option("--out <dir>", "where the table, JSON and SVG go", "lab/bench/out")
   .option("--skip-statsd", "measure only the collector")
+  .option("--collector-args <args>", 'extra `collector serve` flags, e.g. "--udp-receiver dgram"', "")
   .parse()
-  .opts<{ seconds: string; rates: string; packings: string; out: string; skipStatsd?: boolean }>();
+  .opts<{ seconds: string; rates: string; packings: string; out: string; skipStatsd?: boolean; collectorArgs: string }>();
 
 const SECONDS = Number(options.seconds);
 const RATES = options.rates.split(",").map(Number);
@@ -117,6 +122,7 @@ async function startCollector(): Promise<Receiver> {
       "100000000",
       "--log-level",
       "warn",
+      ...options.collectorArgs.split(" ").filter(Boolean),
     ],
   });
   const { udpPort, httpPort, child } = collector;
@@ -297,7 +303,9 @@ async function main(): Promise<void> {
   const sender = compileSender();
   // The collector as the image runs it: compiled by tsc into app/dist.
   compiledCollector = compileCollector();
-  log(`bench: ${SECONDS} s per trial, rates ${RATES.join(", ")} events/s, target ≥ ${TARGET * 100} % stored`);
+  log(
+    `bench: ${SECONDS} s per trial, rates ${RATES.join(", ")} events/s, target ≥ ${TARGET * 100} % stored, collector flags: ${options.collectorArgs || "(defaults)"}`,
+  );
   const results: Record<string, { trials: Trial[]; best?: Trial }> = {};
   for (const perDatagram of PACKINGS) {
     if (!options.skipStatsd) results[`statsd-${perDatagram}`] = await sweep(sender, "statsd", perDatagram);
