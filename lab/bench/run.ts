@@ -17,7 +17,7 @@ const options = new Command()
   .option(
     "--rates <list>",
     "offered events/s to try, ascending",
-    "20000,40000,60000,80000,100000,120000,140000,160000,200000,240000,280000",
+    "20000,40000,60000,80000,100000,120000,140000,160000,200000,240000,280000,320000",
   )
   .option("--packings <list>", "events per datagram", "1,6")
   .option("--out <dir>", "where the table, JSON and SVG go", "lab/bench/out")
