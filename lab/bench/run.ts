@@ -22,13 +22,25 @@ const options = new Command()
   .option("--packings <list>", "events per datagram", "1,6")
   .option("--out <dir>", "where the table, JSON and SVG go", "lab/bench/out")
   .option("--skip-statsd", "measure only the collector")
+  // Fixed rather than derived from the sweep: a 6 s trial on a fresh store passes rates that the
+  // store cannot sustain for the latency run's 60 s as its tables grow.
+  .option("--latency-load <events/s>", "background load while measuring visibility", "80000")
   .option("--collector-args <args>", 'extra `collector serve` flags, e.g. "--udp-receiver dgram"', "")
   .parse()
-  .opts<{ seconds: string; rates: string; packings: string; out: string; skipStatsd?: boolean; collectorArgs: string }>();
+  .opts<{
+    seconds: string;
+    rates: string;
+    packings: string;
+    out: string;
+    skipStatsd?: boolean;
+    collectorArgs: string;
+    latencyLoad: string;
+  }>();
 
 const SECONDS = Number(options.seconds);
 const RATES = options.rates.split(",").map(Number);
 const PACKINGS = options.packings.split(",").map(Number);
+const LATENCY_LOAD = Number(options.latencyLoad);
 const TARGET = 0.999;
 /** The visibility goal (p99 ≤ 2 s): events stored later than this after the trial count as lost. */
 const VISIBILITY_GRACE_MS = 2_000;
@@ -311,8 +323,7 @@ async function main(): Promise<void> {
     if (!options.skipStatsd) results[`statsd-${perDatagram}`] = await sweep(sender, "statsd", perDatagram);
     results[`collector-${perDatagram}`] = await sweep(sender, "collector", perDatagram);
   }
-  const bestCollector6 = results["collector-6"]?.best?.offered ?? results[`collector-${PACKINGS[0]}`]?.best?.offered ?? RATES[0];
-  const visibility = await latency(sender, Math.round(bestCollector6 / 2));
+  const visibility = await latency(sender, LATENCY_LOAD);
 
   const rows = PACKINGS.map((perDatagram) => {
     const collector = results[`collector-${perDatagram}`].best;
@@ -325,7 +336,7 @@ async function main(): Promise<void> {
     "| --- | --- | --- | --- | --- |",
     ...rows,
     "",
-    `Visibility (send → in the API) with a background load of ${Math.round(bestCollector6 / 2)} events/s, ${visibility.samples} markers: p50 ${visibility.p50.toFixed(0)} ms, p99 ${visibility.p99.toFixed(0)} ms.`,
+    `Visibility (send → in the API) with a background load of ${LATENCY_LOAD} events/s (6 per datagram, 60 s), ${visibility.samples} markers: p50 ${visibility.p50.toFixed(0)} ms, p99 ${visibility.p99.toFixed(0)} ms.`,
   ].join("\n");
   log(`\n${table}\n`);
 

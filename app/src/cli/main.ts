@@ -38,7 +38,10 @@ program
   .option("--store <kind>", "duckdb or clickhouse (COLLECTOR_STORE)")
   .option("--duckdb-path <path>", "DuckDB file, or :memory: (COLLECTOR_DUCKDB_PATH)")
   .option("--duckdb-threads <n>", "DuckDB worker threads, default 1 (COLLECTOR_DUCKDB_THREADS)")
-  .option("--duckdb-checkpoint-megabytes <n>", "WAL size that triggers a checkpoint, default 128 (COLLECTOR_DUCKDB_CHECKPOINT_MEGABYTES)")
+  .option(
+    "--duckdb-checkpoint-megabytes <n>",
+    "WAL size in MiB that triggers a checkpoint, default 64 (COLLECTOR_DUCKDB_CHECKPOINT_MEGABYTES)",
+  )
   .option("--clickhouse-url <url>", "ClickHouse HTTP endpoint (COLLECTOR_CLICKHOUSE_URL)")
   .option("--clickhouse-database <name>", "ClickHouse database (COLLECTOR_CLICKHOUSE_DATABASE)")
   .option("--clickhouse-user <name>", "ClickHouse user (COLLECTOR_CLICKHOUSE_USER); the password only from COLLECTOR_CLICKHOUSE_PASSWORD")
