@@ -53,7 +53,7 @@ export const collectorConfigSchema = z
     duckdbPath: z.string().min(1).default("collector.duckdb"),
     /** DuckDB's worker threads: more speed up big insight queries but compete with UDP receive. */
     duckdbThreads: positive.default(1),
-    /** WAL size (MiB) that triggers a DuckDB checkpoint; unset: the store's default, 64 (see DuckDbStoreOptions). */
+    /** WAL size (MiB) that triggers a DuckDB checkpoint; unset: the store's default, 32 (see DuckDbStoreOptions). */
     duckdbCheckpointMegabytes: positive.optional(),
     /**
      * Nice value of the store's threads (0 leaves them at the receiving thread's priority): the

@@ -40,7 +40,7 @@ program
   .option("--duckdb-threads <n>", "DuckDB worker threads, default 1 (COLLECTOR_DUCKDB_THREADS)")
   .option(
     "--duckdb-checkpoint-megabytes <n>",
-    "WAL size in MiB that triggers a checkpoint, default 64 (COLLECTOR_DUCKDB_CHECKPOINT_MEGABYTES)",
+    "WAL size in MiB that triggers a checkpoint, default 32 (COLLECTOR_DUCKDB_CHECKPOINT_MEGABYTES)",
   )
   .option("--clickhouse-url <url>", "ClickHouse HTTP endpoint (COLLECTOR_CLICKHOUSE_URL)")
   .option("--clickhouse-database <name>", "ClickHouse database (COLLECTOR_CLICKHOUSE_DATABASE)")

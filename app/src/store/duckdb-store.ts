@@ -86,16 +86,17 @@ export interface DuckDbStoreOptions {
    */
   readonly threads?: number;
   /**
-   * WAL size that triggers a checkpoint (default 64 MiB; DuckDB's own is 16). Each checkpoint
+   * WAL size that triggers a checkpoint (default 32 MiB; DuckDB's own is 16). Each checkpoint
    * compresses again the row group that ingest keeps appending to, so frequent ones cost CPU:
-   * over 3 million rows in 20 000-row batches, 16 MiB took 33 s of CPU, 64 MiB 27 s and
-   * 128 MiB 26 s. The price: a checkpoint stalls writes for longer (visibility), and the WAL
-   * replay after a crash is longer.
+   * over 3 million rows in 20 000-row batches, 16 MiB took 33 s of CPU, 32 MiB 27.6 s, 64 MiB
+   * 26.9 s and 128 MiB 26 s. The price of a larger one: each checkpoint stalls writes for
+   * longer (at 128 MiB, seconds: visibility p99 suffered), and the WAL replay after a crash is
+   * longer.
    */
   readonly checkpointMegabytes?: number;
 }
 
-const DEFAULT_CHECKPOINT_MEGABYTES = 64;
+const DEFAULT_CHECKPOINT_MEGABYTES = 32;
 
 /** The embedded store: one read-write process per file, bulk writes through the appender. */
 export class DuckDbStore implements Store {
