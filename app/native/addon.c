@@ -1,4 +1,7 @@
-/* The collector's native addon: batched UDP receive (udp_batch.c) and store thread priority (thread_nice.c). */
+/*
+ * The collector's native addon: batched UDP receive (udp_batch.c), the decoder's fast path
+ * (event_scan.c) and store thread priority (thread_nice.c).
+ */
 #include <node_api.h>
 
 #include "addon.h"
@@ -8,6 +11,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"udpOpen", NULL, udp_open, NULL, NULL, NULL, napi_default, NULL},
       {"udpClose", NULL, udp_close, NULL, NULL, NULL, napi_default, NULL},
       {"setThreadPoolNice", NULL, set_thread_pool_nice, NULL, NULL, NULL, napi_default, NULL},
+      {"eventScanConfigure", NULL, event_scan_configure, NULL, NULL, NULL, napi_default, NULL},
+      {"eventScan", NULL, event_scan, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) != napi_ok) return NULL;
   return exports;

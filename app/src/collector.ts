@@ -8,6 +8,7 @@ import { IngestPipeline } from "./pipeline/ingest";
 import { IngestStats } from "./pipeline/ingest-stats";
 import { SourceLimiter } from "./pipeline/source-limiter";
 import { SpoolIntake } from "./pipeline/spool-intake";
+import { datagramDecoder } from "./protocol/native-decode";
 import { parseSigningKeys } from "./protocol/signing";
 import { UdpSource } from "./source/udp-source";
 import { lowerThreadPoolPriority } from "./store/store-priority";
@@ -50,7 +51,7 @@ export class Collector {
   ) {
     this.committed = spool.start;
     this.dedupe = new DedupeWindow({ windowMs: config.dedupeWindowMs, maxEntries: config.dedupeMaxEntries }, Date.now());
-    this.intake = new SpoolIntake(spool, this.stats, log, (ids) => ids.forEach((id) => this.dedupe.forget(id)));
+    this.intake = new SpoolIntake(spool, this.stats, log, (high, low) => this.dedupe.forgetFingerprint(high, low));
     const auth = config.authKeys
       ? {
           keys: parseSigningKeys(config.authKeys),
@@ -70,6 +71,7 @@ export class Collector {
       maxSkewMs: config.maxSkewMs,
       auth,
       limiter: this.limiter,
+      decoder: datagramDecoder(config.decoder),
     });
     this.source = new UdpSource(
       {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DEFAULT_MAX_DATAGRAM_BYTES, MAX_DATAGRAM_BYTES } from "./protocol/event";
+import { DECODERS } from "./protocol/native-decode";
 import { UDP_RECEIVERS } from "./source/udp-source";
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -17,6 +18,8 @@ export const collectorConfigSchema = z
     recvBufferBytes: positive.optional(),
     /** recvmmsg: the native batch receiver (Linux, `npm run build:native`); dgram: Node's own, portable and slower. */
     udpReceiver: z.enum(UDP_RECEIVERS).default("recvmmsg"),
+    /** native: plain lines are validated in C (the addon), others by JSON.parse; js: JSON.parse for every line. */
+    decoder: z.enum(DECODERS).default("native"),
     maxDatagramBytes: positive.max(MAX_DATAGRAM_BYTES).default(DEFAULT_MAX_DATAGRAM_BYTES),
     maxSkewMs: positive.default(10 * 60_000),
     dedupeWindowMs: positive.default(10 * 60_000),

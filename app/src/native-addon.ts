@@ -13,6 +13,20 @@ export interface CollectorAddon {
     onBatch: (count: number) => void,
   ): { handle: object; port: number; recvBufferBytes: number };
   udpClose(handle: object): void;
+  /** See app/native/event_scan.c. */
+  eventScanConfigure(
+    version: number,
+    idLength: number,
+    labelLength: number,
+    nameLength: number,
+    codeLength: number,
+    types: string[],
+    playbackTypes: string[],
+    sources: string[],
+    stallRequiredOn: string,
+    codeRequiredOn: string,
+  ): void;
+  eventScan(buffer: Buffer, start: number, end: number, results: Float64Array): number;
   /** See app/native/thread_nice.c. */
   setThreadPoolNice(nice: number, poolSize: number): Promise<{ threads: number; error: string | null }>;
 }

@@ -16,6 +16,7 @@ program
   .option("--udp-hosts <list>", "comma-separated bind addresses (COLLECTOR_UDP_HOSTS)")
   .option("--recv-buffer-bytes <bytes>", "requested socket receive buffer (COLLECTOR_RECV_BUFFER_BYTES)")
   .option("--udp-receiver <kind>", "recvmmsg (native, Linux; default) or dgram (Node's own) (COLLECTOR_UDP_RECEIVER)")
+  .option("--decoder <kind>", "native (plain lines validated in C; default) or js (JSON.parse for every line) (COLLECTOR_DECODER)")
   .option("--store-nice <n>", "nice value 0..19 of the store's threads; 0 keeps them at receive priority (COLLECTOR_STORE_NICE)")
   .option("--max-datagram-bytes <bytes>", "largest datagram accepted, ≤ 65507 (COLLECTOR_MAX_DATAGRAM_BYTES)")
   .option("--max-skew-ms <ms>", "largest client clock skew accepted (COLLECTOR_MAX_SKEW_MS)")

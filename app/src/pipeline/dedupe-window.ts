@@ -33,8 +33,13 @@ export class DedupeWindow {
 
   /** True when the id was seen in the window (a duplicate); otherwise remembers it. */
   seenOrAdd(id: string, now: number): boolean {
-    if (now - this.rotatedAt >= this.options.windowMs) this.rotate(now, false);
     const { high, low } = fingerprintOf(id, this.print);
+    return this.seenOrAddFingerprint(high, low, now);
+  }
+
+  /** The same, for an id already fingerprinted (by fingerprintOf, or the native decoder). */
+  seenOrAddFingerprint(high: number, low: number, now: number): boolean {
+    if (now - this.rotatedAt >= this.options.windowMs) this.rotate(now, false);
     if (this.previous.has(high, low) || !this.current.add(high, low)) return true;
     if (this.current.count >= this.options.maxEntries / 2) this.rotate(now, true);
     return false;
@@ -43,6 +48,10 @@ export class DedupeWindow {
   /** Forgets an id remembered by mistake (its event was refused after all). */
   forget(id: string): void {
     const { high, low } = fingerprintOf(id, this.print);
+    this.forgetFingerprint(high, low);
+  }
+
+  forgetFingerprint(high: number, low: number): void {
     this.current.delete(high, low);
     this.previous.delete(high, low);
   }

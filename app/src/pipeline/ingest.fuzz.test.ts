@@ -8,6 +8,7 @@ import { temporarySpoolDir, waitFor } from "../../test/collector-harness";
 import { sampleEvent } from "../../test/events";
 import { encodeEvent } from "../client/packer";
 import { REJECT_REASONS } from "../protocol/event";
+import { DECODERS, datagramDecoder } from "../protocol/native-decode";
 import { DuckDbStore } from "../store/duckdb-store";
 import { SpoolConsumer } from "../spool/spool-consumer";
 import { SpoolReader } from "../spool/spool-reader";
@@ -47,7 +48,7 @@ const datagram = fc.oneof(
   { weight: 1, arbitrary: fc.nat(20_000).map((size) => Buffer.alloc(size, 0x7b)) },
 );
 
-describe("fuzzing the ingest pipeline into a real store", () => {
+describe.each(DECODERS)("fuzzing the ingest pipeline into a real store (%s decoder)", (decoder) => {
   it("never throws, accounts for every line, and stores exactly what it accepted", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(datagram, { minLength: 1, maxLength: 30 }), async (datagrams) => {
@@ -70,7 +71,7 @@ describe("fuzzing the ingest pipeline into a real store", () => {
             stats,
             new DedupeWindow({ windowMs: 60_000, maxEntries: 1000 }, NOW),
             intake,
-            { maxDatagramBytes: 8192, maxSkewMs: 600_000 },
+            { maxDatagramBytes: 8192, maxSkewMs: 600_000, decoder: datagramDecoder(decoder) },
             () => NOW,
           );
           for (const payload of datagrams) expect(() => pipeline.handleDatagram(payload)).not.toThrow();

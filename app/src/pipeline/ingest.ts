@@ -1,7 +1,8 @@
-import { decodeDatagram, type DecodeSink } from "../protocol/decode";
+import { jsDecoder, type DatagramDecoder, type ScannedEventSink } from "../protocol/native-decode";
 import { verifyDatagram } from "../protocol/signing";
 import type { PlaybackEvent, RejectReason } from "../protocol/event";
 import type { DedupeWindow } from "./dedupe-window";
+import { fingerprintOf } from "./fingerprint-table";
 import type { IngestStats } from "./ingest-stats";
 import type { SourceLimiter } from "./source-limiter";
 import type { AcceptedEvents } from "./spool-intake";
@@ -14,15 +15,19 @@ export interface IngestOptions {
   readonly auth?: { readonly keys: ReadonlyMap<string, Buffer>; readonly maxAgeMs: number; readonly replays: DedupeWindow };
   /** Per-source rate and session limits; off when absent. */
   readonly limiter?: SourceLimiter;
+  /** Default: JSON.parse for every line (jsDecoder). */
+  readonly decoder?: DatagramDecoder;
 }
 
 /**
  * decode → validate → skew → rate limit → room → dedupe → spool, for one datagram at a time. It is the
  * DecodeSink itself, so the hot path creates no per-datagram closures or result arrays.
  */
-export class IngestPipeline implements DecodeSink {
+export class IngestPipeline implements ScannedEventSink {
   private now = 0;
   private source?: ReturnType<SourceLimiter["source"]>;
+  private readonly decoder: DatagramDecoder;
+  private readonly print = { high: 0, low: 0 };
 
   constructor(
     private readonly stats: IngestStats,
@@ -31,7 +36,9 @@ export class IngestPipeline implements DecodeSink {
     private readonly accepted: AcceptedEvents,
     private readonly options: IngestOptions,
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    this.decoder = options.decoder ?? jsDecoder;
+  }
 
   /**
    * Never throws: a bad datagram is counted and cannot affect any other. The datagram is bytes
@@ -55,22 +62,41 @@ export class IngestPipeline implements DecodeSink {
       end = payload.length;
     }
     try {
-      if (decodeDatagram(payload, this, start, end) === 0) this.stats.rejectDatagram("malformed");
+      if (this.decoder.decode(payload, this, start, end) === 0) this.stats.rejectDatagram("malformed");
     } catch {
-      // decodeDatagram does not throw; this guards the socket handler against the unforeseen.
+      // The decoders do not throw; this guards the socket handler against the unforeseen.
       this.stats.rejectDatagram("malformed");
     }
   }
 
   accept(event: PlaybackEvent, buffer: Buffer, start: number, end: number): void {
+    const { high, low } = fingerprintOf(event.id, this.print);
+    this.admit(buffer, start, end, event.t, high, low, event.sid);
+  }
+
+  acceptScanned(
+    buffer: Buffer,
+    start: number,
+    end: number,
+    t: number,
+    idHigh: number,
+    idLow: number,
+    sidStart: number,
+    sidEnd: number,
+  ): void {
+    // The session id is only needed by the limiter; the scanner vouches that it is plain ASCII.
+    this.admit(buffer, start, end, t, idHigh, idLow, this.source ? buffer.toString("latin1", sidStart, sidEnd) : "");
+  }
+
+  private admit(buffer: Buffer, start: number, end: number, t: number, idHigh: number, idLow: number, sid: string): void {
     this.stats.events++;
-    const skew = event.t - this.now;
+    const skew = t - this.now;
     if (skew > this.options.maxSkewMs || skew < -this.options.maxSkewMs) return this.refuse("skew");
-    if (this.source && !this.options.limiter!.admit(this.source, event.sid)) return this.refuse("rate_limited");
+    if (this.source && !this.options.limiter!.admit(this.source, sid)) return this.refuse("rate_limited");
     // Room is checked before the id is remembered, so a retry after overload is not a "duplicate".
     if (!this.accepted.hasRoom) return this.refuse("overload");
-    if (this.dedupe.seenOrAdd(event.id, this.now)) return this.refuse("duplicate");
-    this.accepted.add(buffer, start, end, event.id);
+    if (this.dedupe.seenOrAddFingerprint(idHigh, idLow, this.now)) return this.refuse("duplicate");
+    this.accepted.add(buffer, start, end, idHigh, idLow);
   }
 
   reject(reason: RejectReason): void {

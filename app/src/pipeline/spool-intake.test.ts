@@ -9,6 +9,7 @@ import pino from "pino";
 import { sampleEvent } from "../../test/events";
 import { smallFilesystem } from "../../test/durability";
 import { packEvents } from "../client/packer";
+import { DECODERS, datagramDecoder } from "../protocol/native-decode";
 import { SEGMENT_MAGIC, segmentFileName } from "../spool/record-format";
 import { SpoolReader } from "../spool/spool-reader";
 import { SpoolWriter } from "../spool/spool-writer";
@@ -25,15 +26,21 @@ if (!isRoot) {
 }
 
 (isRoot ? describe : describe.skip)("a spool append that fails", () => {
-  it("refuses the turn's events as overload, cuts nothing in, and accepts the client's retry", () => {
+  it.each(DECODERS)("refuses the turn's events as overload, cuts nothing in, and accepts the client's retry (%s decoder)", (decoder) => {
     const disk = smallFilesystem(1);
     try {
       // The spool's own bound is far above the disk: this is a write error, not a full spool.
       const spool = SpoolWriter.open({ dir: disk.dir, maxBytes: 64 << 20, segmentBytes: 16 << 20, fsyncIntervalMs: 0 });
       const stats = new IngestStats();
       const dedupe = new DedupeWindow({ windowMs: 60_000, maxEntries: 1000 }, NOW);
-      const intake = new SpoolIntake(spool, stats, pino({ level: "silent" }), (ids) => ids.forEach((id) => dedupe.forget(id)));
-      const pipeline = new IngestPipeline(stats, dedupe, intake, { maxDatagramBytes: 8192, maxSkewMs: 600_000 }, () => NOW);
+      const intake = new SpoolIntake(spool, stats, pino({ level: "silent" }), (high, low) => dedupe.forgetFingerprint(high, low));
+      const pipeline = new IngestPipeline(
+        stats,
+        dedupe,
+        intake,
+        { maxDatagramBytes: 8192, maxSkewMs: 600_000, decoder: datagramDecoder(decoder) },
+        () => NOW,
+      );
       // Over a page in all (tmpfs would still fit a small record into the segment's first page).
       const ids = Array.from({ length: 30 }, (_, n) => `retry-${n}`);
       const datagrams = packEvents(ids.map((id) => sampleEvent({ id, t: NOW })));

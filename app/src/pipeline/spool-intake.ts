@@ -6,8 +6,11 @@ import type { IngestStats } from "./ingest-stats";
 export interface AcceptedEvents {
   /** False when the spool cannot take more: the pipeline refuses with `overload`. */
   readonly hasRoom: boolean;
-  /** The event's wire line is bytes [start, end) of `buffer`, which may be reused after the call. */
-  add(buffer: Buffer, start: number, end: number, id: string): void;
+  /**
+   * The event's wire line is bytes [start, end) of `buffer`, which may be reused after the call;
+   * idHigh and idLow are its id's fingerprint (see DedupeWindow).
+   */
+  add(buffer: Buffer, start: number, end: number, idHigh: number, idLow: number): void;
 }
 
 /** Headroom kept below the spool's bound for a turn's record header. */
@@ -27,7 +30,8 @@ export class SpoolIntake implements AcceptedEvents {
   /** This turn's lines, "\n"-joined; grows as needed and is reused across turns. */
   private turn = Buffer.allocUnsafe(INITIAL_TURN_BYTES);
   private turnBytes = 0;
-  private pendingIds: string[] = [];
+  /** Fingerprints of this turn's ids, high and low in turn; reused across turns. */
+  private readonly pendingFingerprints: number[] = [];
   private scheduled = false;
   private lastErrorLogAt = 0;
 
@@ -35,15 +39,15 @@ export class SpoolIntake implements AcceptedEvents {
     private readonly writer: SpoolWriter,
     private readonly stats: IngestStats,
     private readonly log: Logger,
-    /** Told the ids of events a failed write refused, so a client's retry is not taken for a duplicate. */
-    private readonly onRefused: (ids: readonly string[]) => void = () => undefined,
+    /** Told the id fingerprint of each event a failed write refused, so a client's retry is not taken for a duplicate. */
+    private readonly onRefused: (idHigh: number, idLow: number) => void = () => undefined,
   ) {}
 
   get hasRoom(): boolean {
     return this.writer.hasRoomFor(this.turnBytes + HEADROOM_BYTES);
   }
 
-  add(buffer: Buffer, start: number, end: number, id: string): void {
+  add(buffer: Buffer, start: number, end: number, idHigh: number, idLow: number): void {
     const needed = this.turnBytes + 1 + end - start;
     if (needed > this.turn.length) {
       const grown = Buffer.allocUnsafe(Math.max(needed, 2 * this.turn.length));
@@ -52,7 +56,7 @@ export class SpoolIntake implements AcceptedEvents {
     }
     if (this.turnBytes > 0) this.turn[this.turnBytes++] = NEWLINE;
     this.turnBytes += buffer.copy(this.turn, this.turnBytes, start, end);
-    this.pendingIds.push(id);
+    this.pendingFingerprints.push(idHigh, idLow);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -62,23 +66,25 @@ export class SpoolIntake implements AcceptedEvents {
   /** Writes what this turn accepted; also called on shutdown after the source has stopped. */
   flush(): void {
     this.scheduled = false;
-    if (this.pendingIds.length === 0) return;
-    const ids = this.pendingIds;
+    const fingerprints = this.pendingFingerprints;
+    const events = fingerprints.length / 2;
+    if (events === 0) return;
     const payload = this.turn.subarray(0, this.turnBytes);
-    this.pendingIds = [];
     this.turnBytes = 0;
     try {
       // Written synchronously, so the turn buffer is free again when this returns.
       this.writer.appendPayload(payload);
-      this.stats.accepted += ids.length;
+      this.stats.accepted += events;
     } catch (error) {
-      for (let i = 0; i < ids.length; i++) this.stats.rejectEvent("overload");
+      for (let i = 0; i < events; i++) this.stats.rejectEvent("overload");
       this.stats.spoolWriteErrors++;
-      this.onRefused(ids);
+      for (let i = 0; i < fingerprints.length; i += 2) this.onRefused(fingerprints[i], fingerprints[i + 1]);
       if (Date.now() - this.lastErrorLogAt > 5_000) {
         this.lastErrorLogAt = Date.now();
-        this.log.error({ err: error, refused: ids.length }, "spool append failed; refusing events as overload");
+        this.log.error({ err: error, refused: events }, "spool append failed; refusing events as overload");
       }
+    } finally {
+      fingerprints.length = 0;
     }
   }
 }

@@ -139,20 +139,23 @@ export function decodeDatagram(payload: Buffer, sink: DecodeSink, from = 0, to =
     if (stop === -1 || stop > end) stop = end;
     if (stop > start) {
       lines++;
-      const line = payload.toString("utf8", start, stop);
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(line);
-      } catch {
-        sink.reject("malformed", "not valid JSON");
-        start = stop + 1;
-        continue;
-      }
-      const rejection = checkEvent(parsed);
-      if (rejection) sink.reject(rejection.reason, rejection.detail);
-      else sink.accept(parsed as PlaybackEvent, payload, start, stop);
+      decodeLine(payload, start, stop, sink);
     }
     start = stop + 1;
   }
   return lines;
+}
+
+/** Parses and validates one non-empty line, bytes [start, stop) of `payload`, and tells the sink. */
+export function decodeLine(payload: Buffer, start: number, stop: number, sink: DecodeSink): void {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(payload.toString("utf8", start, stop));
+  } catch {
+    sink.reject("malformed", "not valid JSON");
+    return;
+  }
+  const rejection = checkEvent(parsed);
+  if (rejection) sink.reject(rejection.reason, rejection.detail);
+  else sink.accept(parsed as PlaybackEvent, payload, start, stop);
 }

@@ -1,0 +1,109 @@
+import { loadAddon, type CollectorAddon } from "../native-addon";
+import { decodeDatagram, decodeLine, type DecodeSink } from "./decode";
+import { EVENT_TYPES, LIMITS, PLAYBACK_TYPES, PROTOCOL_VERSION, SOURCES } from "./event";
+
+export const DECODERS = ["native", "js"] as const;
+export type DecoderKind = (typeof DECODERS)[number];
+
+/**
+ * A DecodeSink that can also take a line the native scanner has already validated, without a
+ * parsed object: its bytes, client time, the id's fingerprint (as fingerprintOf) and where its
+ * session id lies in the buffer (plain ASCII there, so a latin1 slice reads it).
+ */
+export interface ScannedEventSink extends DecodeSink {
+  acceptScanned(
+    buffer: Buffer,
+    start: number,
+    end: number,
+    t: number,
+    idHigh: number,
+    idLow: number,
+    sidStart: number,
+    sidEnd: number,
+  ): void;
+}
+
+/** Splits a datagram into events and hands each to the sink; returns the number of non-empty lines. */
+export interface DatagramDecoder {
+  readonly kind: DecoderKind;
+  decode(payload: Buffer, sink: ScannedEventSink, from: number, to: number): number;
+}
+
+/** JSON.parse and checkEvent for every line: portable, and the reference the native path is held to. */
+export const jsDecoder: DatagramDecoder = {
+  kind: "js",
+  decode: (payload, sink, from, to) => decodeDatagram(payload, sink, from, to),
+};
+
+/** Row layout of the scanner's results (app/native/event_scan.c). */
+const STRIDE = 8;
+const ROWS = 256;
+const [STATUS, LINE_START, LINE_END, T, ID_HIGH, ID_LOW, SID_START, SID_END] = [0, 1, 2, 3, 4, 5, 6, 7];
+
+let configured: CollectorAddon | undefined;
+
+/** The addon, told the protocol's facts once, from protocol/event.ts, so they live in one place. */
+function configuredAddon(): CollectorAddon {
+  if (!configured) {
+    const addon = loadAddon("--decoder native");
+    addon.eventScanConfigure(
+      PROTOCOL_VERSION,
+      LIMITS.idLength,
+      LIMITS.labelLength,
+      LIMITS.nameLength,
+      LIMITS.codeLength,
+      [...EVENT_TYPES],
+      [...PLAYBACK_TYPES],
+      [...SOURCES],
+      "buffer_end",
+      "error",
+    );
+    configured = addon;
+  }
+  return configured;
+}
+
+/**
+ * The native scanner first (app/native/event_scan.c): a line in the plain form clients write is
+ * validated in C without making a string or an object. Any other line, including every invalid
+ * one, is decoded by decodeLine as the JS decoder would, so rejections and their details are the
+ * same on both paths.
+ */
+export class NativeDecoder implements DatagramDecoder {
+  readonly kind = "native";
+  private readonly addon = configuredAddon();
+  private readonly results = new Float64Array(STRIDE * ROWS);
+
+  decode(payload: Buffer, sink: ScannedEventSink, from: number, to: number): number {
+    const results = this.results;
+    let lines = 0;
+    let start = from;
+    while (start < to) {
+      const count = this.addon.eventScan(payload, start, to, results);
+      for (let row = 0; row < count * STRIDE; row += STRIDE) {
+        const lineStart = results[row + LINE_START];
+        const lineEnd = results[row + LINE_END];
+        if (results[row + STATUS] === 1)
+          sink.acceptScanned(
+            payload,
+            lineStart,
+            lineEnd,
+            results[row + T],
+            results[row + ID_HIGH],
+            results[row + ID_LOW],
+            results[row + SID_START],
+            results[row + SID_END],
+          );
+        else decodeLine(payload, lineStart, lineEnd, sink);
+      }
+      lines += count;
+      // Fewer rows than room means the scan reached `to`; a full table resumes after its last line.
+      start = count < ROWS ? to : results[(count - 1) * STRIDE + LINE_END] + 1;
+    }
+    return lines;
+  }
+}
+
+export function datagramDecoder(kind: DecoderKind): DatagramDecoder {
+  return kind === "native" ? new NativeDecoder() : jsDecoder;
+}
