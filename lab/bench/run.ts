@@ -22,6 +22,7 @@ const options = new Command()
   .option("--packings <list>", "events per datagram", "1,6")
   .option("--out <dir>", "where the table, JSON and SVG go", "lab/bench/out")
   .option("--skip-statsd", "measure only the collector")
+  .option("--latency-only", "skip the sweeps; measure only visibility")
   // Fixed rather than derived from the sweep: a 6 s trial on a fresh store passes rates that the
   // store cannot sustain for the latency run's 60 s as its tables grow.
   .option("--latency-load <events/s>", "background load while measuring visibility", "80000")
@@ -33,13 +34,14 @@ const options = new Command()
     packings: string;
     out: string;
     skipStatsd?: boolean;
+    latencyOnly?: boolean;
     collectorArgs: string;
     latencyLoad: string;
   }>();
 
 const SECONDS = Number(options.seconds);
 const RATES = options.rates.split(",").map(Number);
-const PACKINGS = options.packings.split(",").map(Number);
+const PACKINGS = options.latencyOnly ? [] : options.packings.split(",").map(Number);
 const LATENCY_LOAD = Number(options.latencyLoad);
 const TARGET = 0.999;
 /** The visibility goal (p99 ≤ 2 s): events stored later than this after the trial count as lost. */
