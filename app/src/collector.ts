@@ -50,6 +50,10 @@ export class Collector {
     readonly log: Logger,
   ) {
     this.committed = spool.start;
+    if (store instanceof ThreadedStore)
+      store.onFailure((error) =>
+        log.error({ err: error }, "store thread ended: nothing more is stored until a restart; /healthz now fails"),
+      );
     this.dedupe = new DedupeWindow({ windowMs: config.dedupeWindowMs, maxEntries: config.dedupeMaxEntries }, Date.now());
     this.intake = new SpoolIntake(spool, this.stats, log, (high, low) => this.dedupe.forgetFingerprint(high, low));
     const auth = config.authKeys
@@ -90,6 +94,7 @@ export class Collector {
       stats: this.stats,
       metrics: this.metrics,
       readiness: () => this.readiness(),
+      liveness: () => this.liveness(),
       spool: () => this.spoolStatus,
       log,
       apiToken: config.apiToken,
@@ -224,7 +229,15 @@ export class Collector {
     };
   }
 
+  /** A store thread that ended stores nothing more: a restart is the remedy, so liveness fails. */
+  private liveness(): { alive: boolean; reason?: string } {
+    const failure = this.store instanceof ThreadedStore ? this.store.failure : undefined;
+    return failure ? { alive: false, reason: `store thread ended: ${failure.message}` } : { alive: true };
+  }
+
   private readiness(): { ready: boolean; reason?: string } {
+    const { alive, reason } = this.liveness();
+    if (!alive) return { ready: false, reason };
     if (!this.started) return { ready: false, reason: "starting or stopping" };
     const fill = this.spool.diskBytes / this.config.spoolMaxBytes;
     if (fill >= this.config.spoolReadyMaxRatio) return { ready: false, reason: `spool ${(fill * 100).toFixed(1)}% full` };

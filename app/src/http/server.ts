@@ -70,6 +70,8 @@ export interface HttpDependencies {
   readonly metrics: CollectorMetrics;
   /** Not ready while starting or stopping, and while the spool is nearly full. */
   readonly readiness: () => { ready: boolean; reason?: string };
+  /** Default: always alive. */
+  readonly liveness?: () => { alive: boolean; reason?: string };
   readonly spool: () => SpoolStatus;
   readonly log: Logger;
   readonly clock?: () => number;
@@ -113,7 +115,10 @@ export function createHttpServer(deps: HttpDependencies): FastifyInstance {
     });
   }
 
-  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/healthz", async (_request, reply) => {
+    const { alive, reason } = deps.liveness?.() ?? { alive: true };
+    return alive ? { status: "ok" } : reply.code(503).send({ status: "failing", reason });
+  });
   app.get("/readyz", async (_request, reply) => {
     const { ready, reason } = deps.readiness();
     return ready ? { status: "ready" } : reply.code(503).send({ status: "not ready", reason });

@@ -72,6 +72,8 @@ export class ThreadedStore implements Store {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   private exited?: Error;
+  private closing = false;
+  private readonly failureListeners: Array<(error: Error) => void> = [];
   private consumerEvents: SpoolConsumerEvents = {};
 
   constructor(data: StoreWorkerData) {
@@ -87,9 +89,11 @@ export class ThreadedStore implements Store {
       else waiter.reject(new Error(response.error));
     });
     const fail = (error: Error) => {
+      if (this.exited) return;
       this.exited = error;
       for (const waiter of this.pending.values()) waiter.reject(error);
       this.pending.clear();
+      if (!this.closing) for (const listener of this.failureListeners) listener(error);
     };
     this.worker.on("error", fail);
     this.worker.on("exit", (code) => fail(new Error(`store thread exited (code ${code})`)));
@@ -162,7 +166,21 @@ export class ThreadedStore implements Store {
     return this.call("countEvents");
   }
 
+  /**
+   * Why the store thread ended, when it ended on its own (not through close): nothing is stored
+   * from then on, though intake goes on filling the spool.
+   */
+  get failure(): Error | undefined {
+    return this.closing ? undefined : this.exited;
+  }
+
+  /** Called once if the store thread ends on its own. */
+  onFailure(listener: (error: Error) => void): void {
+    this.failureListeners.push(listener);
+  }
+
   async close(): Promise<void> {
+    this.closing = true;
     if (!this.exited) await this.send({ kind: "close" });
     await this.worker.terminate();
   }
