@@ -45,12 +45,7 @@ export class DedupeWindow {
     return false;
   }
 
-  /** Forgets an id remembered by mistake (its event was refused after all). */
-  forget(id: string): void {
-    const { high, low } = fingerprintOf(id, this.print);
-    this.forgetFingerprint(high, low);
-  }
-
+  /** Forgets an id remembered by mistake (its event was refused after all), by its fingerprint. */
   forgetFingerprint(high: number, low: number): void {
     this.current.delete(high, low);
     this.previous.delete(high, low);
