@@ -49,7 +49,13 @@ export class SpoolConsumer {
   private position = 0;
   private stopped = false;
   private failures = 0;
-  private lastWriteAt = Date.now();
+  /**
+   * The next write is due flushIntervalMs after the last one ended, but at most twice that after
+   * its batch was taken: a slow write (one that checkpoints) is followed at once, rather than by
+   * a full interval during which its events' successors wait too. Counting from the take alone
+   * made writes back to back with smaller batches: 16 % more CPU at 80k events/s.
+   */
+  private nextWriteDueAt = Date.now();
   private bytesPerLine = 200;
   private running?: Promise<void>;
 
@@ -90,7 +96,7 @@ export class SpoolConsumer {
       const waiting = this.options.writtenEnd() - this.position;
       const due =
         waiting >= this.options.batchSize * this.bytesPerLine ||
-        Date.now() - this.lastWriteAt >= this.options.flushIntervalMs ||
+        Date.now() >= this.nextWriteDueAt ||
         this.position < (this.options.flushUpTo?.() ?? 0);
       if (waiting > 0 && due) await this.writeNext();
       else await sleep(Math.min(20, this.options.flushIntervalMs));
@@ -99,6 +105,7 @@ export class SpoolConsumer {
 
   private async writeNext(): Promise<void> {
     const started = process.hrtime.bigint();
+    const takenAt = Date.now();
     try {
       const batch = this.reader.read(this.position, this.options.writtenEnd(), this.options.batchSize);
       for (const bad of batch.corrupt) this.events.onCorrupt?.(bad.position, bad.reason);
@@ -110,7 +117,8 @@ export class SpoolConsumer {
       this.bytesPerLine = Math.max(16, (batch.to - batch.from) / batch.lines.length);
       this.position = batch.to;
       this.failures = 0;
-      this.lastWriteAt = Date.now();
+      const interval = this.options.flushIntervalMs;
+      this.nextWriteDueAt = Math.min(Date.now() + interval, takenAt + 2 * interval);
       this.events.onCommit?.(batch.to, batch.lines.length, Number(process.hrtime.bigint() - started) / 1e9);
     } catch (error) {
       // A failed read or write: the records stay in the spool and are tried again.
