@@ -21,7 +21,7 @@ export interface IngestOptions {
 
 /**
  * decode → validate → skew → rate limit → room → dedupe → spool, for one datagram at a time. It is the
- * DecodeSink itself, so the hot path creates no per-datagram closures or result arrays.
+ * decoder's sink itself, so the hot path creates no per-datagram closures or result arrays.
  */
 export class IngestPipeline implements ScannedEventSink {
   private now = 0;
