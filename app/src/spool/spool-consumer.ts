@@ -106,6 +106,7 @@ export class SpoolConsumer {
   private async writeNext(): Promise<void> {
     const started = process.hrtime.bigint();
     const takenAt = Date.now();
+    let attempted: { to: number; lines: number } | undefined;
     try {
       const batch = this.reader.read(this.position, this.options.writtenEnd(), this.options.batchSize);
       for (const bad of batch.corrupt) this.events.onCorrupt?.(bad.position, bad.reason);
@@ -113,6 +114,7 @@ export class SpoolConsumer {
         this.position = batch.to;
         return;
       }
+      attempted = { to: batch.to, lines: batch.lines.length };
       await this.sink.write(batch.lines, { spool: this.options.spoolId, from: batch.from, to: batch.to });
       this.bytesPerLine = Math.max(16, (batch.to - batch.from) / batch.lines.length);
       this.position = batch.to;
@@ -124,7 +126,13 @@ export class SpoolConsumer {
       // A failed read or write: the records stay in the spool and are tried again.
       await this.backOff(error as Error);
       // The write may have landed before it failed (a lost reply): ask the store.
+      const before = this.position;
       await this.resync().catch(() => undefined);
+      // If it did, the batch is stored: say so, or stored counts and spool releases miss it.
+      if (attempted && before < attempted.to && this.position >= attempted.to) {
+        this.failures = 0;
+        this.events.onCommit?.(attempted.to, attempted.lines, Number(process.hrtime.bigint() - started) / 1e9);
+      }
     }
   }
 

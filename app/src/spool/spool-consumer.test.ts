@@ -1,0 +1,65 @@
+/**
+ * The spool consumer against a real DuckDB store and a real spool, with one fault injected at
+ * the boundary: the store's reply to a write that landed is lost, as when a server stops after
+ * committing an insert but before answering it.
+ */
+import { sampleEvent } from "../../test/events";
+import { temporarySpoolDir, waitFor } from "../../test/collector-harness";
+import { DuckDbStore } from "../store/duckdb-store";
+import { committingSinkFor } from "../store/lines";
+import { SpoolConsumer, type CommittingSink } from "./spool-consumer";
+import { SpoolReader } from "./spool-reader";
+import { SpoolWriter } from "./spool-writer";
+
+const lines = (prefix: string, count: number) =>
+  Array.from({ length: count }, (_, n) => JSON.stringify(sampleEvent({ id: `${prefix}-${n}` })));
+
+describe("a write whose reply is lost after it landed", () => {
+  it("is found in the store on resync and reported as committed once, with its lines", async () => {
+    const store = await DuckDbStore.open({ path: ":memory:" });
+    await store.migrate();
+    const dir = temporarySpoolDir();
+    const spool = SpoolWriter.open({ dir, maxBytes: 1 << 20, segmentBytes: 64 << 10, fsyncIntervalMs: 0 });
+    const reader = new SpoolReader(dir);
+    const real = committingSinkFor(store);
+    let replyLost = false;
+    const sink: CommittingSink = {
+      ...real,
+      async write(batch, commit) {
+        await real.write(batch, commit);
+        if (!replyLost) {
+          replyLost = true;
+          throw new Error("reply lost after the write landed");
+        }
+      },
+    };
+    const commits: Array<{ to: number; lines: number }> = [];
+    const errors: string[] = [];
+    const consumer = new SpoolConsumer(
+      reader,
+      sink,
+      { spoolId: spool.spoolId, batchSize: 1000, flushIntervalMs: 5, retryBaseMs: 10, writtenEnd: () => spool.end },
+      { onCommit: (to, count) => commits.push({ to, lines: count }), onError: (error) => errors.push(error.message) },
+    );
+    try {
+      spool.append(lines("first", 50));
+      const firstEnd = spool.end;
+      consumer.start();
+      await waitFor(() => commits.length === 1, 10_000, "the first batch to be reported");
+      spool.append(lines("second", 20));
+      await waitFor(() => commits.length === 2, 10_000, "the second batch to be reported");
+
+      expect(errors).toEqual(["reply lost after the write landed"]);
+      expect(commits).toEqual([
+        { to: firstEnd, lines: 50 },
+        { to: spool.end, lines: 20 },
+      ]);
+      expect(await store.countEvents()).toBe(70);
+    } finally {
+      await consumer.stop();
+      reader.close();
+      spool.close();
+      await store.close();
+    }
+  }, 30_000);
+});
