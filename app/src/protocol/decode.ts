@@ -1,9 +1,11 @@
 import {
+  CODE_REQUIRED_ON,
   EVENT_TYPES,
   LIMITS,
   PLAYBACK_TYPES,
   PROTOCOL_VERSION,
   SOURCES,
+  STALL_REQUIRED_ON,
   type EventType,
   type PlaybackEvent,
   type RejectReason,
@@ -67,8 +69,8 @@ export function checkEvent(value: unknown): Rejection | undefined {
     optionalCount(raw.pos, "pos", playback, type) ??
     optionalCount(raw.listened, "listened", playback, type) ??
     optionalSource(raw.source, playback, type) ??
-    optionalCount(raw.stall, "stall", type === "buffer_end", type) ??
-    optionalText(raw.code, "code", LIMITS.codeLength, type === "error", type)
+    optionalCount(raw.stall, "stall", type === STALL_REQUIRED_ON, type) ??
+    optionalText(raw.code, "code", LIMITS.codeLength, type === CODE_REQUIRED_ON, type)
   );
 }
 

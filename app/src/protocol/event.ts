@@ -33,6 +33,10 @@ export const PLAYBACK_TYPES: ReadonlySet<EventType> = new Set([
   "buffer_end",
 ]);
 
+/** The type that must carry `stall`, and the one that must carry `code`. */
+export const STALL_REQUIRED_ON: EventType = "buffer_end";
+export const CODE_REQUIRED_ON: EventType = "error";
+
 export interface PlaybackEvent {
   v: 1;
   id: string;

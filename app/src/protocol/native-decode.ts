@@ -1,6 +1,6 @@
 import { loadAddon, type CollectorAddon } from "../native-addon";
 import { decodeDatagram, decodeLine, type DecodeSink } from "./decode";
-import { EVENT_TYPES, LIMITS, PLAYBACK_TYPES, PROTOCOL_VERSION, SOURCES } from "./event";
+import { CODE_REQUIRED_ON, EVENT_TYPES, LIMITS, PLAYBACK_TYPES, PROTOCOL_VERSION, SOURCES, STALL_REQUIRED_ON } from "./event";
 
 export const DECODERS = ["native", "js"] as const;
 export type DecoderKind = (typeof DECODERS)[number];
@@ -55,8 +55,8 @@ function configuredAddon(): CollectorAddon {
       [...EVENT_TYPES],
       [...PLAYBACK_TYPES],
       [...SOURCES],
-      "buffer_end",
-      "error",
+      STALL_REQUIRED_ON,
+      CODE_REQUIRED_ON,
     );
     configured = addon;
   }
