@@ -8,4 +8,16 @@ napi_value set_thread_pool_nice(napi_env env, napi_callback_info info);
 napi_value event_scan_configure(napi_env env, napi_callback_info info);
 napi_value event_scan(napi_env env, napi_callback_info info);
 
+/*
+ * In a function with an `env` that returns napi_value: when an N-API call fails, throw an
+ * Error naming the file's part and the call, and return NULL.
+ */
+#define ADDON_CHECK(part, call)                                         \
+  do {                                                                  \
+    if ((call) != napi_ok) {                                            \
+      napi_throw_error(env, "EINTERNAL", part ": " #call " failed");    \
+      return NULL;                                                      \
+    }                                                                   \
+  } while (0)
+
 #endif

@@ -243,13 +243,7 @@ static int scan_line(const uint8_t *line, size_t start, size_t end, double *row)
   return 1;
 }
 
-#define CHECK(call)                                                       \
-  do {                                                                    \
-    if ((call) != napi_ok) {                                              \
-      napi_throw_error(env, "EINTERNAL", "event_scan: " #call " failed"); \
-      return NULL;                                                        \
-    }                                                                     \
-  } while (0)
+#define CHECK(call) ADDON_CHECK("event_scan", call)
 
 static napi_value throw_invalid(napi_env env, const char *message) {
   napi_throw_type_error(env, "EINVAL", message);

@@ -51,13 +51,7 @@ typedef struct {
   int closed;
 } receiver_t;
 
-#define CHECK(call)                                                     \
-  do {                                                                  \
-    if ((call) != napi_ok) {                                            \
-      napi_throw_error(env, "EINTERNAL", "udp_batch: " #call " failed"); \
-      return NULL;                                                      \
-    }                                                                   \
-  } while (0)
+#define CHECK(call) ADDON_CHECK("udp_batch", call)
 
 static napi_value throw_errno(napi_env env, const char *what, int error) {
   char message[160];
