@@ -118,6 +118,11 @@ export class DuckDbStore implements Store {
     const instance = await DuckDBInstance.create(options.path, {
       threads: String(options.threads ?? 1),
       checkpoint_threshold: `${options.checkpointMegabytes ?? DEFAULT_CHECKPOINT_MEGABYTES}MB`,
+      // A checkpoint "vacuums" events (no index, so it may) by merging adjacent row groups that
+      // fit in fewer. A write of 131 072 rows leaves a full row group and a short one, so every
+      // checkpoint decompressed and compressed again nearly all rows since the last one: 5.7
+      // instead of 3.9 µs of CPU per row. events is append-only, so there is nothing else to vacuum.
+      max_vacuum_tasks: "0",
     });
     return new DuckDbStore(instance, await instance.connect(), await instance.connect(), options.path);
   }
