@@ -8,6 +8,7 @@ import { IngestPipeline } from "./pipeline/ingest";
 import { IngestStats } from "./pipeline/ingest-stats";
 import { SourceLimiter } from "./pipeline/source-limiter";
 import { SpoolIntake } from "./pipeline/spool-intake";
+import { retainFreedMemory } from "./process-memory";
 import { datagramDecoder } from "./protocol/native-decode";
 import { parseSigningKeys } from "./protocol/signing";
 import { UdpSource } from "./source/udp-source";
@@ -135,6 +136,7 @@ export class Collector {
       return new Collector(config, injected, spool, startHere, log);
     }
     if (config.storeNice > 0) await lowerThreadPoolPriority(config.storeNice, log);
+    if (config.mallocRetainMegabytes > 0) retainFreedMemory(config.mallocRetainMegabytes, log);
     const store = new ThreadedStore({
       ...(config.store === "clickhouse"
         ? {

@@ -63,6 +63,12 @@ export const collectorConfigSchema = z
      * spool lets the store lag, while a receiving thread kept off the CPU drops datagrams.
      */
     storeNice: z.coerce.number().int().min(0).max(19).default(10),
+    /**
+     * Freed heap memory (MiB) the process keeps for reuse rather than returning it to the
+     * system; blocks up to a quarter of it come from the heap, not a fresh mmap. The store's
+     * large batches then reuse warm pages. 0 leaves the C library's defaults.
+     */
+    mallocRetainMegabytes: z.coerce.number().int().min(0).max(2047).default(256),
     /** For store=clickhouse: the HTTP endpoint, e.g. http://clickhouse-streamstats:8123. */
     clickhouseUrl: z.url().optional(),
     clickhouseDatabase: z

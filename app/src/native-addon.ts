@@ -29,6 +29,8 @@ export interface CollectorAddon {
   eventScan(buffer: Buffer, start: number, end: number, results: Float64Array): number;
   /** See app/native/thread_nice.c. */
   setThreadPoolNice(nice: number, poolSize: number): Promise<{ threads: number; error: string | null }>;
+  /** See app/native/malloc_tuning.c. */
+  setMallocThresholds(mmapThresholdBytes: number, trimThresholdBytes: number): boolean;
 }
 
 export const ADDON_PATH = join(__dirname, "..", "native", "build", "Release", "collector_native.node");

@@ -18,6 +18,10 @@ program
   .option("--udp-receiver <kind>", "recvmmsg (native, Linux; default) or dgram (Node's own) (COLLECTOR_UDP_RECEIVER)")
   .option("--decoder <kind>", "native (plain lines validated in C; default) or js (JSON.parse for every line) (COLLECTOR_DECODER)")
   .option("--store-nice <n>", "nice value 0..19 of the store's threads; 0 keeps them at receive priority (COLLECTOR_STORE_NICE)")
+  .option(
+    "--malloc-retain-megabytes <n>",
+    "freed heap kept for reuse by large allocations, default 256; 0 keeps glibc's defaults (COLLECTOR_MALLOC_RETAIN_MEGABYTES)",
+  )
   .option("--max-datagram-bytes <bytes>", "largest datagram accepted, ≤ 65507 (COLLECTOR_MAX_DATAGRAM_BYTES)")
   .option("--max-skew-ms <ms>", "largest client clock skew accepted (COLLECTOR_MAX_SKEW_MS)")
   .option("--dedupe-window-ms <ms>", "how long event ids are remembered (COLLECTOR_DEDUPE_WINDOW_MS)")
