@@ -11,7 +11,7 @@ import { smallFilesystem } from "../../test/durability";
 import { packEvents } from "../client/packer";
 import { DECODERS, datagramDecoder } from "../protocol/native-decode";
 import { SEGMENT_MAGIC, segmentFileName } from "../spool/record-format";
-import { SpoolReader } from "../spool/spool-reader";
+import { SpoolReader, splitSpooledLines } from "../spool/spool-reader";
 import { SpoolWriter } from "../spool/spool-writer";
 import { DedupeWindow } from "./dedupe-window";
 import { IngestPipeline } from "./ingest";
@@ -62,7 +62,7 @@ if (!isRoot) {
       expect(stats.accepted).toBe(30);
       expect(stats.rejectedEvents.duplicate).toBe(0);
       const reader = new SpoolReader(disk.dir);
-      expect(reader.read(0, spool.end, 100).lines.map((line) => (JSON.parse(line) as { id: string }).id)).toEqual(ids);
+      expect(splitSpooledLines(reader.read(0, spool.end, 100).lines).map((line) => (JSON.parse(line) as { id: string }).id)).toEqual(ids);
       reader.close();
       spool.close();
     } finally {

@@ -1,4 +1,4 @@
-import type { SpoolReader } from "./spool-reader";
+import type { SpooledLines, SpoolReader } from "./spool-reader";
 
 /** Which part of which spool a batch is: stores commit `to` atomically with the rows. */
 export interface SpoolCommit {
@@ -14,7 +14,7 @@ export interface CommittingSink {
   /** The end of the last batch of `spool` the store holds; 0 when none. */
   committedPosition(spool: string): Promise<number>;
   /** Stores the lines and `commit.to` together, or nothing; a batch already stored is skipped. */
-  write(lines: readonly string[], commit: SpoolCommit): Promise<void>;
+  write(lines: SpooledLines, commit: SpoolCommit): Promise<void>;
 }
 
 export interface SpoolConsumerOptions {
@@ -110,18 +110,18 @@ export class SpoolConsumer {
     try {
       const batch = this.reader.read(this.position, this.options.writtenEnd(), this.options.batchSize);
       for (const bad of batch.corrupt) this.events.onCorrupt?.(bad.position, bad.reason);
-      if (batch.lines.length === 0) {
+      if (batch.lines.count === 0) {
         this.position = batch.to;
         return;
       }
-      attempted = { to: batch.to, lines: batch.lines.length };
+      attempted = { to: batch.to, lines: batch.lines.count };
       await this.sink.write(batch.lines, { spool: this.options.spoolId, from: batch.from, to: batch.to });
-      this.bytesPerLine = Math.max(16, (batch.to - batch.from) / batch.lines.length);
+      this.bytesPerLine = Math.max(16, (batch.to - batch.from) / batch.lines.count);
       this.position = batch.to;
       this.failures = 0;
       const interval = this.options.flushIntervalMs;
       this.nextWriteDueAt = Math.min(Date.now() + interval, takenAt + 2 * interval);
-      this.events.onCommit?.(batch.to, batch.lines.length, Number(process.hrtime.bigint() - started) / 1e9);
+      this.events.onCommit?.(batch.to, batch.lines.count, Number(process.hrtime.bigint() - started) / 1e9);
     } catch (error) {
       // A failed read or write: the records stay in the spool and are tried again.
       await this.backOff(error as Error);

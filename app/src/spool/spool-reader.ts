@@ -3,8 +3,19 @@ import { join } from "node:path";
 import { SEGMENT_MAGIC, recordAt, segmentFileName } from "./record-format";
 import { listSegments } from "./spool-writer";
 
+/** Accepted wire lines as the spool holds them: the bytes as received, "\n" between lines. */
+export interface SpooledLines {
+  readonly text: Buffer;
+  readonly count: number;
+}
+
+/** The lines one at a time, for a store that takes event objects. */
+export function splitSpooledLines(lines: SpooledLines): string[] {
+  return lines.count === 0 ? [] : lines.text.toString("utf8").split("\n");
+}
+
 export interface SpoolBatch {
-  readonly lines: string[];
+  readonly lines: SpooledLines;
   /** Where this batch starts: `from`, or the oldest segment if `from` was already deleted. */
   readonly from: number;
   /** The position after the batch's last record: where the next read starts. */
@@ -36,11 +47,11 @@ export class SpoolReader {
    */
   read(from: number, end: number, maxLines: number): SpoolBatch {
     const segments = listSegments(this.dir);
-    const lines: string[] = [];
+    const text = new LinesBuffer();
     const corrupt: Array<{ position: number; reason: string }> = [];
     const first = Math.max(from, segments[0] ?? from);
     let position = first;
-    while (position < end && lines.length < maxLines) {
+    while (position < end && text.count < maxLines) {
       const index = lastIndexAtOrBelow(segments, position);
       if (index < 0) break;
       const base = segments[index];
@@ -50,11 +61,10 @@ export class SpoolReader {
       const want = Math.min(segmentEnd - position, this.buffer.length);
       const got = readFully(fd, this.buffer, want, SEGMENT_MAGIC.length + (position - base));
       let offset = 0;
-      while (offset < got && lines.length < maxLines) {
+      while (offset < got && text.count < maxLines) {
         const check = recordAt(this.buffer, offset, got);
         if (check.kind === "record") {
-          const text = check.payload.toString("utf8");
-          for (const line of text.split("\n")) lines.push(line);
+          text.append(check.payload);
           offset += check.bytes;
           continue;
         }
@@ -74,7 +84,7 @@ export class SpoolReader {
       }
       position += offset;
     }
-    return { lines, from: first, to: position, corrupt };
+    return { lines: text.done(), from: first, to: position, corrupt };
   }
 
   private fileFor(base: number): number {
@@ -90,6 +100,36 @@ export class SpoolReader {
     this.open = undefined;
   }
 }
+
+/**
+ * Records' payloads copied into one buffer, "\n" between them, counting lines as they come: no
+ * string per line, and a store that parses the text itself gets it in one piece.
+ */
+class LinesBuffer {
+  private bytes = Buffer.allocUnsafe(1 << 20);
+  private length = 0;
+  count = 0;
+
+  append(payload: Buffer): void {
+    const separator = this.count > 0 ? 1 : 0;
+    const needed = this.length + separator + payload.length;
+    if (needed > this.bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(needed, this.bytes.length * 2));
+      this.bytes.copy(grown, 0, 0, this.length);
+      this.bytes = grown;
+    }
+    if (separator) this.bytes[this.length++] = NEWLINE;
+    this.length += payload.copy(this.bytes, this.length);
+    this.count++;
+    for (let at = payload.indexOf(NEWLINE); at !== -1; at = payload.indexOf(NEWLINE, at + 1)) this.count++;
+  }
+
+  done(): SpooledLines {
+    return { text: this.bytes.subarray(0, this.length), count: this.count };
+  }
+}
+
+const NEWLINE = 0x0a;
 
 function lastIndexAtOrBelow(sorted: readonly number[], value: number): number {
   let index = -1;

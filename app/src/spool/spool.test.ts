@@ -3,7 +3,7 @@ import { closeSync, openSync, readdirSync, readSync, statSync, truncateSync, wri
 import { join } from "node:path";
 import { temporarySpoolDir } from "../../test/collector-harness";
 import { RECORD_HEADER_BYTES, SEGMENT_MAGIC, segmentFileName } from "./record-format";
-import { SpoolReader } from "./spool-reader";
+import { SpoolReader, splitSpooledLines } from "./spool-reader";
 import { SpoolFullError, SpoolWriter, type SpoolWriterOptions } from "./spool-writer";
 
 const open = (dir: string, options: Partial<SpoolWriterOptions> = {}) =>
@@ -33,7 +33,10 @@ function readAll(dir: string, from: number, end: number): { lines: string[]; cor
   let position = from;
   while (position < end) {
     const batch = reader.read(position, end, 7);
-    lines.push(...batch.lines);
+    const split = splitSpooledLines(batch.lines);
+    // The reader counts lines without splitting them; the count must match.
+    if (batch.lines.count !== split.length) throw new Error(`read counted ${batch.lines.count} lines, holds ${split.length}`);
+    lines.push(...split);
     corrupt.push(...batch.corrupt.map((bad) => bad.reason));
     if (batch.to === position) throw new Error(`no progress at ${position}`);
     position = batch.to;
@@ -202,10 +205,10 @@ describe("spool sync", () => {
     spool.append(linesOf(1, 2));
     expect(spool.end).toBeGreaterThan(gapStart + 500);
     const reader = new SpoolReader(dir);
-    expect(reader.read(gapStart + 500, spool.end, 100).lines).toEqual(linesOf(1, 2));
+    expect(splitSpooledLines(reader.read(gapStart + 500, spool.end, 100).lines)).toEqual(linesOf(1, 2));
     const fromStart = reader.read(0, spool.end, 100);
     expect(fromStart.corrupt).toEqual([{ position: gapStart, reason: "segment ends before the next one starts" }]);
-    expect(fromStart.lines).toEqual([...linesOf(0, 2), ...linesOf(1, 2)]);
+    expect(splitSpooledLines(fromStart.lines)).toEqual([...linesOf(0, 2), ...linesOf(1, 2)]);
     expect(fromStart.to).toBe(spool.end);
     reader.close();
     spool.close();

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { queryDuckDb } from "../../test/durability";
 import { DuckDbStore, SpoolPositionMismatch } from "./duckdb-store";
+import { spooledLinesOf } from "./lines";
 
 let store: DuckDbStore;
 describeSpoolCommits(
@@ -51,7 +52,7 @@ describe("DuckDB parsing wire lines itself", () => {
     await viaObjects.migrate();
     await viaLines.migrate();
     await viaObjects.writeBatch(events);
-    await viaLines.writeLines(events.map((event) => JSON.stringify(event)));
+    await viaLines.writeLines(spooledLinesOf(events.map((event) => JSON.stringify(event))));
     await viaObjects.close();
     await viaLines.close();
     // Read back with DuckDB itself, not through the store.
@@ -69,15 +70,35 @@ describe("DuckDB parsing wire lines itself", () => {
     expect(await snapshot(linesPath)).toEqual(expected);
   });
 
+  it("stores a line whose bytes are not valid UTF-8 as JSON.parse read it on receipt (U+FFFD)", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "duckdb-utf8-")), "store.duckdb");
+    const store = await DuckDbStore.open({ path });
+    try {
+      await store.migrate();
+      const valid = JSON.stringify(sampleEvent({ id: "u-1", track: "Hoppípolla", t: Date.now() }));
+      const [before, after] = JSON.stringify(sampleEvent({ id: "u-2", track: "ab@cd", t: Date.now() })).split("@");
+      // A lone 0xFF inside a string: decode() refuses it, JSON.parse on receipt read it as U+FFFD.
+      const text = Buffer.concat([Buffer.from(`${valid}\n${before}`), Buffer.from([0xff]), Buffer.from(after)]);
+      await store.writeLines({ text, count: 2 }, { spool: "s", from: 0, to: text.length });
+      await store.close();
+      expect(await queryDuckDb(path, "SELECT id, track FROM events ORDER BY id")).toEqual([
+        { id: "u-1", track: "Hoppípolla" },
+        { id: "u-2", track: "ab\uFFFDcd" },
+      ]);
+    } finally {
+      await store.close().catch(() => undefined);
+    }
+  });
+
   it("commits spool positions on the same terms as writeBatch", async () => {
     const store = await DuckDbStore.open({ path: ":memory:" });
     try {
       await store.migrate();
       const line = JSON.stringify(sampleEvent({ id: "l-1", t: Date.now() }));
-      await store.writeLines([line], { spool: "s", from: 0, to: 10 });
-      await store.writeLines([line], { spool: "s", from: 0, to: 10 });
+      await store.writeLines(spooledLinesOf([line]), { spool: "s", from: 0, to: 10 });
+      await store.writeLines(spooledLinesOf([line]), { spool: "s", from: 0, to: 10 });
       expect(await store.countEvents()).toBe(1);
-      await expect(store.writeLines([line], { spool: "s", from: 5, to: 20 })).rejects.toThrow(SpoolPositionMismatch);
+      await expect(store.writeLines(spooledLinesOf([line]), { spool: "s", from: 5, to: 20 })).rejects.toThrow(SpoolPositionMismatch);
     } finally {
       await store.close();
     }
@@ -92,7 +113,7 @@ describe("DuckDB checkpoints", () => {
     await store.migrate();
     const t = Date.now();
     for (let batch = 0; batch < 3; batch++)
-      await store.writeLines(Array.from({ length: 20_000 }, (_, index) => JSON.stringify(sampleEvent({ id: `c-${batch}-${index}`, t }))));
+      await store.writeLines(spooledLinesOf(Array.from({ length: 20_000 }, (_, index) => JSON.stringify(sampleEvent({ id: `c-${batch}-${index}`, t })))));
     const bytes = existsSync(`${path}.wal`) ? statSync(`${path}.wal`).size : 0;
     await store.close();
     return bytes;

@@ -1,5 +1,6 @@
 import type { PlaybackEvent } from "../protocol/event";
 import type { CommittingSink } from "../spool/spool-consumer";
+import { splitSpooledLines, type SpooledLines } from "../spool/spool-reader";
 import type { Store } from "./store";
 
 /**
@@ -27,10 +28,15 @@ export function committingSinkFor(store: Store): CommittingSink {
     committedPosition: (spool) => store.committedPosition(spool),
     async write(lines, commit) {
       if (store.writeLines) return store.writeLines(lines, commit);
-      const { events, invalid } = eventsFromLines(lines);
+      const { events, invalid } = eventsFromLines(splitSpooledLines(lines));
       // A spooled line passed its checksum, so it is what was accepted; failing to parse means a bug.
       if (invalid > 0) throw new Error(`${invalid} spooled lines do not parse; refusing to store a partial batch`);
       await store.writeBatch(events, commit);
     },
   };
+}
+
+/** Lines as the spool would hand them over, for writing lines that did not come from a spool. */
+export function spooledLinesOf(lines: readonly string[]): SpooledLines {
+  return { text: Buffer.from(lines.join("\n"), "utf8"), count: lines.length };
 }

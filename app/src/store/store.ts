@@ -1,5 +1,6 @@
 import type { PlaybackEvent, Source } from "../protocol/event";
 import type { SpoolCommit } from "../spool/spool-consumer";
+import type { SpooledLines } from "../spool/spool-reader";
 
 /** A time window [from, to) in epoch ms plus optional equality filters. */
 export interface InsightQuery {
@@ -80,8 +81,8 @@ export interface Store extends InsightQueries {
    * rows (all or nothing) and skips a batch it already holds, so replays never count twice.
    */
   writeBatch(events: readonly PlaybackEvent[], commit?: SpoolCommit): Promise<void>;
-  /** Optional: the same for accepted wire lines, for a store that parses them faster than JavaScript. */
-  writeLines?(lines: readonly string[], commit?: SpoolCommit): Promise<void>;
+  /** Optional: the same for accepted wire lines as spooled, for a store that parses them faster than JavaScript. */
+  writeLines?(lines: SpooledLines, commit?: SpoolCommit): Promise<void>;
   /** The end of the last stored batch of `spool`; 0 when none. */
   committedPosition(spool: string): Promise<number>;
   close(): Promise<void>;
