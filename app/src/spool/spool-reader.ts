@@ -25,6 +25,8 @@ export interface SpoolBatch {
 }
 
 const CHUNK_BYTES = 4 * 1024 * 1024;
+/** A full batch of 131 072 events takes about 40 MiB; a larger one grows the buffer. */
+const MAX_INITIAL_BATCH_BYTES = 64 * 1024 * 1024;
 
 /**
  * Reads records back from the spool's segment files, in order, from any record boundary. It
@@ -47,9 +49,10 @@ export class SpoolReader {
    */
   read(from: number, end: number, maxLines: number): SpoolBatch {
     const segments = listSegments(this.dir);
-    const text = new LinesBuffer();
     const corrupt: Array<{ position: number; reason: string }> = [];
     const first = Math.max(from, segments[0] ?? from);
+    // The records' payloads are shorter than the stream between here and `end`.
+    const text = new LinesBuffer(Math.min(Math.max(0, end - first), MAX_INITIAL_BATCH_BYTES));
     let position = first;
     while (position < end && text.count < maxLines) {
       const index = lastIndexAtOrBelow(segments, position);
@@ -106,9 +109,13 @@ export class SpoolReader {
  * string per line, and a store that parses the text itself gets it in one piece.
  */
 class LinesBuffer {
-  private bytes = Buffer.allocUnsafe(1 << 20);
+  private bytes: Buffer;
   private length = 0;
   count = 0;
+
+  constructor(capacity: number) {
+    this.bytes = Buffer.allocUnsafe(capacity);
+  }
 
   append(payload: Buffer): void {
     const separator = this.count > 0 ? 1 : 0;
