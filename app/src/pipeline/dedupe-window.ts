@@ -16,8 +16,14 @@ export interface DedupeWindowOptions {
  * remembered, one false duplicate per ~10^13 events.
  */
 export class DedupeWindow {
-  private current = new FingerprintTable();
-  private previous = new FingerprintTable();
+  /**
+   * Each generation holds fewer than maxEntries / 2 ids and a table stays at most half full, so
+   * tables of maxEntries slots never grow. Growing by doubling rehashed every entry on the
+   * receiving thread at once: 14 ms at 524 288 ids on an idle core, long enough under load for
+   * the socket buffer to overflow at 280k events/s, at the same point of every run.
+   */
+  private current: FingerprintTable;
+  private previous: FingerprintTable;
   private readonly print = { high: 0, low: 0 };
   private rotatedAt: number;
   evictions = 0;
@@ -28,6 +34,8 @@ export class DedupeWindow {
   ) {
     if (!(options.windowMs > 0)) throw new Error(`DedupeWindow: windowMs ${options.windowMs} must be positive`);
     if (!(options.maxEntries >= 2)) throw new Error(`DedupeWindow: maxEntries ${options.maxEntries} must be at least 2`);
+    this.current = new FingerprintTable(options.maxEntries);
+    this.previous = new FingerprintTable(options.maxEntries);
     this.rotatedAt = now;
   }
 
@@ -57,8 +65,11 @@ export class DedupeWindow {
 
   private rotate(now: number, early: boolean): void {
     if (early) this.evictions += this.previous.count;
+    // The dropped generation's table becomes the new one: no allocation on the receiving thread.
+    const emptied = this.previous;
+    emptied.clear();
     this.previous = this.current;
-    this.current = new FingerprintTable();
+    this.current = emptied;
     this.rotatedAt = now;
   }
 }

@@ -2,10 +2,10 @@ import fc from "fast-check";
 import { FingerprintTable, fingerprintOf } from "./fingerprint-table";
 
 describe("FingerprintTable", () => {
-  it("behaves like a Set under any mix of adds and deletes, with probe runs that wrap and collide", () => {
+  it("behaves like a Set under any mix of adds, deletes and clears, with probe runs that wrap and collide", () => {
     // Few distinct low words on a small table: long probe runs, wrap-around and deletes inside runs.
     const fingerprint = fc.record({ high: fc.integer({ min: -1, max: 1 }), low: fc.integer({ min: -12, max: 12 }) });
-    const operation = fc.record({ kind: fc.constantFrom("add", "delete", "has"), fingerprint });
+    const operation = fc.record({ kind: fc.constantFrom("add", "add", "add", "delete", "has", "clear"), fingerprint });
     fc.assert(
       fc.property(fc.array(operation, { maxLength: 400 }), (operations) => {
         const table = new FingerprintTable(16);
@@ -18,6 +18,10 @@ describe("FingerprintTable", () => {
           if (kind === "delete") {
             table.delete(print.high, print.low);
             model.delete(key);
+          }
+          if (kind === "clear") {
+            table.clear();
+            model.clear();
           }
           expect(table.has(print.high, print.low)).toBe(model.has(key));
           expect(table.count).toBe(model.size);

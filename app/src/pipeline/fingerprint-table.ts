@@ -17,6 +17,12 @@ export class FingerprintTable {
     this.mask = capacity - 1;
   }
 
+  /** Empties the table, keeping its capacity. */
+  clear(): void {
+    this.slots.fill(0);
+    this.count = 0;
+  }
+
   has(high: number, low: number): boolean {
     return this.find(high, low) >= 0;
   }
