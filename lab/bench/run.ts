@@ -127,9 +127,10 @@ interface Receiver {
 
 async function startCollector(): Promise<Receiver> {
   const trial = Date.now();
+  const [duckdbPath, spoolDir] = [join(work, `collector-${trial}.duckdb`), join(work, `spool-${trial}`)];
   const collector = await spawnCollector({
-    duckdbPath: join(work, `collector-${trial}.duckdb`),
-    spoolDir: join(work, `spool-${trial}`),
+    duckdbPath,
+    spoolDir,
     compiled: compiledCollector,
     args: [
       "--recv-buffer-bytes",
@@ -162,7 +163,12 @@ async function startCollector(): Promise<Receiver> {
       );
       return quality.stored;
     },
-    stop: () => stopChild(child),
+    // Deleted at once: left behind, earlier trials' files (hundreds of MB by the end of a
+    // sweep) were written back by the kernel during later trials, on the same two cores.
+    async stop() {
+      await stopChild(child);
+      for (const path of [duckdbPath, `${duckdbPath}.wal`, spoolDir]) rmSync(path, { recursive: true, force: true });
+    },
   };
 }
 
