@@ -12,6 +12,7 @@ describe("collector config", () => {
     [{ spoolMaxBytes: 100_000, spoolSegmentBytes: 60_000 }, /spoolMaxBytes: must be at least twice spoolSegmentBytes/],
     [{ spoolReadyMaxRatio: "1.5" }, /spoolReadyMaxRatio: .*<=1 \(got 1.5\)/],
     [{ logLevel: "loud" }, /logLevel: .*\(got "loud"\)/],
+    [{ dedupeMaxEntries: "100000000" }, /dedupeMaxEntries: Too big: .*\(got 100000000\)/],
     [{ udpPrt: 1 }, /Unrecognized key: "udpPrt"/],
     [{ store: "clickhouse" }, /clickhouseUrl: is required when store is clickhouse/],
     [{ store: "postgres" }, /store: .*\(got "postgres"\)/],

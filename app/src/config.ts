@@ -23,7 +23,12 @@ export const collectorConfigSchema = z
     maxDatagramBytes: positive.max(MAX_DATAGRAM_BYTES).default(DEFAULT_MAX_DATAGRAM_BYTES),
     maxSkewMs: positive.default(10 * 60_000),
     dedupeWindowMs: positive.default(10 * 60_000),
-    dedupeMaxEntries: positive.min(2).default(2_000_000),
+    /**
+     * Most ids remembered. The two tables are allocated up front, 16 bytes per entry with the
+     * count rounded up to a power of two (32 MiB at the default), so they never grow and rehash
+     * on the receiving thread.
+     */
+    dedupeMaxEntries: positive.min(2).max(64 * 1024 * 1024).default(2_000_000),
     /**
      * Most events per store write. Writes are this big only when the store is behind (otherwise
      * flushIntervalMs cuts them); at least one DuckDB row group (122 880 rows), so DuckDB writes

@@ -25,7 +25,7 @@ program
   .option("--max-datagram-bytes <bytes>", "largest datagram accepted, ≤ 65507 (COLLECTOR_MAX_DATAGRAM_BYTES)")
   .option("--max-skew-ms <ms>", "largest client clock skew accepted (COLLECTOR_MAX_SKEW_MS)")
   .option("--dedupe-window-ms <ms>", "how long event ids are remembered (COLLECTOR_DEDUPE_WINDOW_MS)")
-  .option("--dedupe-max-entries <n>", "most ids remembered (COLLECTOR_DEDUPE_MAX_ENTRIES)")
+  .option("--dedupe-max-entries <n>", "most ids remembered, ≤ 67108864; about 16 bytes each, allocated up front (COLLECTOR_DEDUPE_MAX_ENTRIES)")
   .option("--batch-size <n>", "events per store write (COLLECTOR_BATCH_SIZE)")
   .option("--flush-interval-ms <ms>", "longest wait before a write (COLLECTOR_FLUSH_INTERVAL_MS)")
   .option("--store-retry-base-ms <ms>", "first wait after a failed store write, doubling to 30 s (COLLECTOR_STORE_RETRY_BASE_MS)")
