@@ -55,6 +55,8 @@ const LATENCY_LOAD = Number(options.latencyLoad);
 const TARGET = 0.999;
 const REPEATS = Number(options.repeats);
 if (!Number.isInteger(REPEATS) || REPEATS < 1) throw new Error(`--repeats must be a positive integer (got "${options.repeats}")`);
+const LATENCY_POLL_MS = Number(options.latencyPollMs);
+if (!(LATENCY_POLL_MS > 0)) throw new Error(`--latency-poll-ms must be a positive number (got "${options.latencyPollMs}")`);
 /** The visibility goal (p99 ≤ 2 s): events stored later than this after the trial count as lost. */
 const VISIBILITY_GRACE_MS = 2_000;
 const work = mkdtempSync(join(tmpdir(), "bench-"));
@@ -267,9 +269,11 @@ async function sweep(sender: string, system: Trial["system"], perDatagram: numbe
     const attempts: Trial[] = [];
     for (let attempt = 0; attempt < REPEATS; attempt++) attempts.push(await trial(sender, system, perDatagram, rate));
     trials.push(...attempts);
-    const passed = 2 * attempts.filter((t) => t.ratio >= TARGET).length > attempts.length;
+    const passes = attempts.filter((t) => t.ratio >= TARGET).length;
+    const passed = 2 * passes > attempts.length;
     const median = [...attempts].sort((a, b) => a.ratio - b.ratio)[Math.floor(attempts.length / 2)];
-    if (REPEATS > 1) log(`${system.padEnd(9)} ${perDatagram}/dgram offered ${String(rate).padStart(7)}/s  ${passed ? "passes" : "misses"} (${attempts.filter((t) => t.ratio >= TARGET).length} of ${attempts.length})`);
+    if (REPEATS > 1)
+      log(`${system.padEnd(9)} ${perDatagram}/dgram offered ${String(rate).padStart(7)}/s  ${passed ? "passes" : "misses"} (${passes} of ${REPEATS})`);
     steps.push({ passed, median });
     misses = passed ? 0 : misses + 1;
     if (misses >= 2) break;
@@ -321,7 +325,7 @@ async function latency(sender: string, backgroundEventsPerSecond: number): Promi
         ).json()) as Array<{ streams: number }>;
         if (top[0]?.streams === 1) break;
         if (performance.now() - sentAt > 30_000) throw new Error(`marker ${index} not visible after 30 s`);
-        await sleep(Number(options.latencyPollMs));
+        await sleep(LATENCY_POLL_MS);
       }
       samples.push(performance.now() - sentAt);
       if (samples.length % 25 === 0) log(`latency: ${samples.length} markers`);
