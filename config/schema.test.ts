@@ -91,6 +91,16 @@ describe("site config validation", () => {
       (s) => ((s as { backend: unknown }).backend = { type: "consul" }),
       /^backend\.type: needs type "local", "s3" or "pg" \(got \{"type":"consul"\}\)$/,
     ],
+    [
+      "a proxy URL that would break out of the installer's quotes",
+      (s) => (s.siteNetwork = { proxy: { http: "http://proxy:3128/'$(id)", https: "http://proxy:3128", noProxy: [] } }),
+      /^siteNetwork\.proxy\.http: must not contain quotes, spaces, \$ or backslashes \(got "http:\/\/proxy:3128\/'\$\(id\)"\)$/,
+    ],
+    [
+      "a registry mirror that is not a URL",
+      (s) => (s.siteNetwork = { registryMirrors: { "docker.io": ["registry.internal"] } }),
+      /^siteNetwork\.registryMirrors\.docker\.io\.0: .*\(got "registry\.internal"\)$/,
+    ],
     ["a typo'd field", (s) => ((s.vsphere as Record<string, unknown>).datacentre = "dc"), /^vsphere: Unrecognized key: "datacentre"/],
     [
       "a string where a number belongs",
@@ -100,6 +110,18 @@ describe("site config validation", () => {
   ])("rejects %s with its own message naming field and value", (_kind, change, message) => {
     const problems = problemsOf(change);
     expect(problems).toEqual(expect.arrayContaining([expect.stringMatching(message)]));
+  });
+
+  it("accepts a site behind a proxy with k3s and registry mirrors, and keeps direct access the default", () => {
+    expect(validateSiteConfig(siteInput()).siteNetwork).toBeUndefined();
+    const problems = problemsOf((s) => {
+      s.siteNetwork = {
+        proxy: { http: "http://proxy.internal:3128", https: "http://proxy.internal:3128", noProxy: [".streamstats.internal"] },
+        k3sArtifacts: { installScriptUrl: "https://mirror.internal/k3s/install.sh", releasesUrl: "https://mirror.internal/k3s/releases" },
+        registryMirrors: { "docker.io": ["https://registry.internal"], "registry.k8s.io": ["https://registry.internal"] },
+      };
+    });
+    expect(problems).toEqual([]);
   });
 
   it("reports every problem at once, not just the first", () => {

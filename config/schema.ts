@@ -77,6 +77,26 @@ const previewTier = z
   })
   .strict();
 
+/** An http(s) URL with nothing a shell or YAML would reinterpret (it lands in a quoted script). */
+const safeUrl = z.url({ protocol: /^https?$/ }).refine((url) => !/[\s'"`$\\]/.test(url), {
+  message: "must not contain quotes, spaces, $ or backslashes",
+});
+const noProxyEntry = z.string().regex(/^[A-Za-z0-9.*:/_-]+$/, "must be a host, domain suffix, address or CIDR");
+
+/** For sites that reach the internet only through a proxy or mirrors. Omit for direct access. */
+const siteNetwork = z
+  .object({
+    /** Used by apt, the k3s installer, k3s and containerd; NO_PROXY gets the cluster's networks added. */
+    proxy: z.object({ http: safeUrl, https: safeUrl, noProxy: z.array(noProxyEntry).default([]) }).strict().optional(),
+    /** A mirror of k3s releases: install.sh for the pinned version, and the GitHub releases URL's stand-in. */
+    k3sArtifacts: z.object({ installScriptUrl: safeUrl, releasesUrl: safeUrl }).strict().optional(),
+    /** k3s registries.yaml mirrors: registry host (e.g. docker.io) → endpoints tried in order. */
+    registryMirrors: z
+      .record(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, "must be a registry host name"), z.array(safeUrl).min(1))
+      .optional(),
+  })
+  .strict();
+
 const backend = z.discriminatedUnion(
   "type",
   [
@@ -130,6 +150,7 @@ export const siteConfigSchema = z
       .strict(),
     dns: z.object({ servers: z.array(ipv4).min(1), searchDomains: z.array(z.string().min(1)) }).strict(),
     ntp: z.array(z.string().min(1)).min(1),
+    siteNetwork: siteNetwork.optional(),
     sshPublicKeys: z
       .array(z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/, "is not an OpenSSH public key"))
       .min(1),

@@ -4,6 +4,7 @@ import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import { join } from "node:path";
 import { LOCAL_CHARTS } from "./analytics-platform";
+import { K3S_CLUSTER_CIDR } from "./k3s-cluster";
 import { HelmChartRelease } from "./helm-chart-release";
 
 export const COLLECTOR_CHART_DIRECTORY = join(__dirname, "..", "app", "chart");
@@ -66,7 +67,7 @@ export class AnalyticsReleases extends Construct {
         keepers,
         storageGiB: props.clickhouse.storageGiB,
         antiAffinity: props.production,
-        user: { name: "collector", passwordSecret: { name: this.secretName, key: PASSWORD_KEY }, networks: ["10.42.0.0/16"] },
+        user: { name: "collector", passwordSecret: { name: this.secretName, key: PASSWORD_KEY }, networks: [K3S_CLUSTER_CIDR] },
       },
       dependsOn: [secret, ...(props.after ?? [])],
     });

@@ -31,6 +31,8 @@ export interface CloudConfigProps {
   readonly packages: readonly string[];
   readonly files: readonly WriteFile[];
   readonly runcmd: ReadonlyArray<readonly string[]>;
+  /** apt's proxy at sites without direct internet access. @default none */
+  readonly aptProxy?: { readonly http: string; readonly https: string };
 }
 
 /**
@@ -43,6 +45,7 @@ export function renderCloudConfig(where: string, props: CloudConfigProps): strin
     ssh_authorized_keys: [...props.sshAuthorizedKeys],
     ssh_pwauth: false,
     disable_root: true,
+    ...(props.aptProxy ? { apt: { http_proxy: props.aptProxy.http, https_proxy: props.aptProxy.https } } : {}),
     package_update: true,
     packages: [...props.packages],
     write_files: props.files.map((file) => ({ ...file })),

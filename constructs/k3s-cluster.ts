@@ -3,7 +3,7 @@ import { Fn, TerraformLocal } from "cdktf";
 import { Construct } from "constructs";
 import { isDnsLabel } from "../lib/names";
 import { isIpv4 } from "../lib/ipv4";
-import { K3S_CA_FILES, K3S_VERSION, renderK3sUserData, type K3sCaFile } from "./k3s-user-data";
+import { K3S_CA_FILES, K3S_VERSION, renderK3sUserData, type K3sCaFile, type K3sSiteNetwork } from "./k3s-user-data";
 import { privateKeyFor, TlsCertificateAuthority } from "./tls-certificate-authority";
 import { TlsIssuedCertificate } from "./tls-issued-certificate";
 
@@ -20,14 +20,16 @@ export interface K3sClusterProps {
   readonly agents: readonly K3sNode[];
   readonly ntpServers: readonly string[];
   readonly sshAuthorizedKeys: readonly string[];
-  /** Default K3S_VERSION. */
+  /** @default K3S_VERSION */
   readonly k3sVersion?: string;
-  /** API address clients use. Default: the first server's address. */
+  /** API address clients use. @default the first server's address */
   readonly apiAddress?: string;
   /** Extra names or addresses for the API server certificate. */
   readonly extraTlsSans?: readonly string[];
-  /** Keep workloads off servers. Default: true when there are agents. */
+  /** Keep workloads off servers. @default true when there are agents */
   readonly taintServers?: boolean;
+  /** Proxy, artifact and registry mirrors for sites without direct internet. @default direct access */
+  readonly siteNetwork?: K3sSiteNetwork;
 }
 
 /** What a kubernetes or helm provider needs to reach the cluster. */
@@ -39,6 +41,9 @@ export interface ClusterAccess {
 }
 
 export const K3S_API_PORT = 6443;
+/** k3s's default pod and service networks (`--cluster-cidr`, `--service-cidr`; k3s docs/cli/server.md). */
+export const K3S_CLUSTER_CIDR = "10.42.0.0/16";
+export const K3S_SERVICE_CIDR = "10.43.0.0/16";
 const ADMIN_CERT_HOURS = 365 * 24;
 
 /**
@@ -105,11 +110,17 @@ export class K3sCluster extends Construct {
     const serverSecret = secret("server-secret");
     const agentSecret = secret("agent-secret");
 
+    // The secure token's CA hash, the way k3s computes it (pkg/clientaccess/token.go, hashCA):
+    // for a file holding a single certificate, SHA-256 over the literal bytes of the PEM that
+    // the server serves at /cacerts, which is exactly the server-ca.crt written below.
+    const caHash = Fn.sha256(this.serverCa.certPem);
+    const token = (user: "server" | "node", password: Password) => Fn.base64encode(`K10${caHash}::${user}:${password.result}`);
     const common = {
       k3sVersion: props.k3sVersion ?? K3S_VERSION,
       ntpServers: props.ntpServers,
       sshAuthorizedKeys: props.sshAuthorizedKeys,
-      clusterCaCertBase64: Fn.base64encode(this.serverCa.certPem),
+      clusterCaCertBase64: caFilesBase64["server-ca.crt"],
+      network: props.siteNetwork,
     };
     const firstServerUrl = `https://${props.servers[0].address}:${K3S_API_PORT}`;
     const tlsSans = [...new Set([apiAddress, ...props.servers.map((server) => server.address), ...(props.extraTlsSans ?? [])])];
@@ -128,8 +139,9 @@ export class K3sCluster extends Construct {
           nodeLabels: ["streamstats.io/role=server"],
           nodeTaints: taintServers ? ["node-role.kubernetes.io/control-plane=true:NoSchedule"] : [],
           tlsSans,
-          caFilesBase64,
-          serverSecretBase64: Fn.base64encode(serverSecret.result),
+          // Only the first server needs the CA keys; joining servers get them from the datastore.
+          ...(index === 0 ? { caFilesBase64 } : {}),
+          joinTokenBase64: token("server", serverSecret),
           agentSecretBase64: Fn.base64encode(agentSecret.result),
         }),
       ),
@@ -145,7 +157,7 @@ export class K3sCluster extends Construct {
           nodeIp: agent.address,
           nodeLabels: ["streamstats.io/role=agent"],
           nodeTaints: [],
-          agentSecretBase64: Fn.base64encode(agentSecret.result),
+          joinTokenBase64: token("node", agentSecret),
         }),
       ),
     );

@@ -17,6 +17,15 @@ const common = {
   ntpServers: ["ntp1.example.internal"],
   sshAuthorizedKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk3bS8ZC9d0ZuKVfc2Ea7c5wT1m9yv1Fh0B2i0yF3ps ops"],
   clusterCaCertBase64: b64("ca cert"),
+  joinTokenBase64: b64(`K10${"0".repeat(64)}::server:s`),
+};
+const siteNetwork = {
+  proxy: { http: "http://proxy.example.internal:3128", https: "http://proxy.example.internal:3128", noProxy: ["10.20.0.0/24", ".svc"] },
+  artifacts: {
+    installScriptUrl: "https://mirror.example.internal/k3s/v1.33.5%2Bk3s1/install.sh",
+    releasesUrl: "https://mirror.example.internal/k3s/releases",
+  },
+  registryMirrors: { "docker.io": ["https://registry.example.internal/v2/dockerhub"] },
 };
 const documents: Record<string, K3sUserDataProps> = {
   "first server": {
@@ -25,7 +34,6 @@ const documents: Record<string, K3sUserDataProps> = {
     bootstrap: "cluster-init",
     tlsSans: ["10.20.0.10"],
     caFilesBase64,
-    serverSecretBase64: b64("s"),
     agentSecretBase64: b64("a"),
   },
   "joining server": {
@@ -34,20 +42,22 @@ const documents: Record<string, K3sUserDataProps> = {
     bootstrap: "join",
     serverUrl: "https://10.20.0.10:6443",
     tlsSans: ["10.20.0.10"],
-    caFilesBase64,
-    serverSecretBase64: b64("s"),
     agentSecretBase64: b64("a"),
   },
-  agent: { ...common, role: "agent", serverUrl: "https://10.20.0.10:6443", agentSecretBase64: b64("a") },
+  agent: { ...common, role: "agent", serverUrl: "https://10.20.0.10:6443" },
+  "agent behind a proxy": { ...common, role: "agent", serverUrl: "https://10.20.0.10:6443", network: siteNetwork },
 };
 
 describe("renderK3sUserData", () => {
-  it("writes the CA files into k3s's tls directory on servers only", () => {
-    const server = writtenFiles(renderK3sUserData(documents["first server"])).map((file) => file.path);
-    const agent = writtenFiles(renderK3sUserData(documents.agent)).map((file) => file.path);
-    for (const name of K3S_CA_FILES) expect(server).toContain(`${K3S_TLS_DIR}/${name}`);
-    expect(agent.filter((path) => path.startsWith(K3S_TLS_DIR))).toEqual([]);
-    expect(agent).not.toContain("/etc/rancher/k3s/server-secret");
+  it("writes the CA files into k3s's tls directory on the cluster-init server only", () => {
+    const paths = (name: string) => writtenFiles(renderK3sUserData(documents[name])).map((file) => file.path);
+    for (const name of K3S_CA_FILES) expect(paths("first server")).toContain(`${K3S_TLS_DIR}/${name}`);
+    expect(paths("joining server").filter((path) => path.startsWith(K3S_TLS_DIR))).toEqual([]);
+    expect(paths("agent").filter((path) => path.startsWith(K3S_TLS_DIR))).toEqual([]);
+    expect(paths("agent")).not.toContain("/etc/rancher/k3s/agent-secret");
+    expect(() => renderK3sUserData({ ...documents["joining server"], caFilesBase64 } as K3sUserDataProps)).toThrow(
+      /joining server must not receive the CA keys/,
+    );
   });
 
   it("keeps private keys and secrets at 0600", () => {
@@ -74,9 +84,25 @@ describe("renderK3sUserData", () => {
     });
   });
 
-  it("builds a secure join token from the CA fingerprint, with node credentials for agents", () => {
-    expect(k3sBootstrapScript("server", "v1.33.5+k3s1")).toContain("printf 'K10%s::server:%s\\n'");
-    expect(k3sBootstrapScript("agent", "v1.33.5+k3s1")).toContain("printf 'K10%s::node:%s\\n'");
+  it("writes the join token Terraform built, and no longer derives one on the node", () => {
+    const token = writtenFiles(renderK3sUserData(documents.agent)).find((file) => file.path === "/etc/rancher/k3s/join-token")!;
+    expect(token).toMatchObject({ encoding: "b64", permissions: "0600", content: common.joinTokenBase64 });
+    expect(k3sBootstrapScript("agent", "v1.33.5+k3s1")).not.toMatch(/openssl|sha256sum|K10/);
+  });
+
+  it("routes apt, the installer, k3s and containerd through the site's proxy and mirrors", () => {
+    const document = renderK3sUserData(documents["agent behind a proxy"]);
+    expect((parse(document) as { apt: unknown }).apt).toEqual({ http_proxy: siteNetwork.proxy.http, https_proxy: siteNetwork.proxy.https });
+    const script = k3sBootstrapScript("agent", "v1.33.5+k3s1", siteNetwork);
+    // k3s install.sh create_env_file keeps (NO|HTTP|HTTPS)_PROXY for the service; GITHUB_URL moves downloads.
+    expect(script).toContain("NO_PROXY='10.20.0.0/24,.svc'");
+    expect(script).toContain(`'${siteNetwork.artifacts.installScriptUrl}'`);
+    expect(script).toContain(`GITHUB_URL='${siteNetwork.artifacts.releasesUrl}'`);
+    const registries = writtenFiles(document).find((file) => file.path === "/etc/rancher/k3s/registries.yaml")!;
+    expect(parse(registries.content)).toEqual({ mirrors: { "docker.io": { endpoint: siteNetwork.registryMirrors["docker.io"] } } });
+    expect(k3sBootstrapScript("agent", "v1.33.5+k3s1")).toContain(
+      "'https://raw.githubusercontent.com/k3s-io/k3s/v1.33.5%2Bk3s1/install.sh'",
+    );
   });
 
   it("rejects a joining server without a URL", () => {

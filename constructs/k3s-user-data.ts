@@ -31,8 +31,29 @@ interface CommonProps {
   readonly nodeTaints: readonly string[];
   readonly ntpServers: readonly string[];
   readonly sshAuthorizedKeys: readonly string[];
-  /** base64 of the server CA certificate (public); nodes pin the cluster with its fingerprint. */
+  /** base64 of the server CA certificate (public), exactly the bytes k3s serves at /cacerts. */
   readonly clusterCaCertBase64: string;
+  /**
+   * base64 of the secure join token `K10<sha256 of the CA PEM bytes>::<user>:<secret>`, built
+   * in Terraform (see K3sCluster): servers `server:…`, agents `node:…`.
+   */
+  readonly joinTokenBase64: string;
+  /** Site settings for sites without direct internet access. @default direct access */
+  readonly network?: K3sSiteNetwork;
+}
+
+/** How nodes reach the internet and registries at a site without direct access. */
+export interface K3sSiteNetwork {
+  /** HTTP(S) proxy for apt, the k3s installer and containerd; noProxy must cover the cluster. */
+  readonly proxy?: { readonly http: string; readonly https: string; readonly noProxy: readonly string[] };
+  /**
+   * A mirror of the k3s release artifacts: `installScriptUrl` is the install.sh for the pinned
+   * version, `releasesUrl` replaces `https://github.com/k3s-io/k3s/releases` (install.sh's
+   * GITHUB_URL: it downloads `<releasesUrl>/download/<version>/k3s` and its sha256sum file).
+   */
+  readonly artifacts?: { readonly installScriptUrl: string; readonly releasesUrl: string };
+  /** k3s registries.yaml `mirrors`: registry host → endpoint URLs. */
+  readonly registryMirrors?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface K3sServerUserDataProps extends CommonProps {
@@ -41,16 +62,18 @@ export interface K3sServerUserDataProps extends CommonProps {
   readonly bootstrap: "cluster-init" | "join";
   readonly serverUrl?: string;
   readonly tlsSans: readonly string[];
-  /** base64 of every file in K3S_CA_FILES (keys included: servers only). */
-  readonly caFilesBase64: Readonly<Record<K3sCaFile, string>>;
-  readonly serverSecretBase64: string;
+  /**
+   * base64 of every file in K3S_CA_FILES, keys included: the cluster-init server only. Joining
+   * servers get the CAs from the datastore's bootstrap data (k3s docs/cli/certificate.md).
+   */
+  readonly caFilesBase64?: Readonly<Record<K3sCaFile, string>>;
+  /** The agent secret (not a token): servers accept agents that present it. */
   readonly agentSecretBase64: string;
 }
 
 export interface K3sAgentUserDataProps extends CommonProps {
   readonly role: "agent";
   readonly serverUrl: string;
-  readonly agentSecretBase64: string;
 }
 
 export type K3sUserDataProps = K3sServerUserDataProps | K3sAgentUserDataProps;
@@ -64,33 +87,56 @@ const KUBELET_CONFIG = stringify({
   evictionHard: { "memory.available": "256Mi", "nodefs.available": "10%", "imagefs.available": "15%" },
 });
 
+/** install.sh's default download location for release artifacts (its GITHUB_URL). */
+export const K3S_RELEASES_URL = "https://github.com/k3s-io/k3s/releases";
+
+/** The release-tagged install script for a k3s version (`+` is `%2B` in the URL). */
+export function k3sInstallScriptUrl(k3sVersion: string): string {
+  return `https://raw.githubusercontent.com/k3s-io/k3s/${k3sVersion.replace("+", "%2B")}/install.sh`;
+}
+
 /**
- * Runs once on first boot. It builds the secure join token (K10<CA fingerprint>::…) so that a
- * joining node verifies the cluster's CA before it sends credentials; Terraform cannot hash
- * DER bytes, so the fingerprint is computed here from the CA certificate in user-data.
+ * Runs once on first boot: downloads the release-tagged install script and installs k3s. The
+ * join token is already in place (built by Terraform), so nothing here handles the CA. With a
+ * proxy, install.sh copies HTTP_PROXY/HTTPS_PROXY/NO_PROXY into the service's env file.
  */
-export function k3sBootstrapScript(role: "server" | "agent", k3sVersion: string): string {
-  const tokenKind = role === "server" ? "server" : "node";
-  const secretFile = role === "server" ? "server-secret" : "agent-secret";
-  return `#!/bin/sh
-# Installs and starts k3s ${k3sVersion} (${role} role); written by cdktf, runs once from cloud-init.
-set -eu
+export function k3sBootstrapScript(role: "server" | "agent", k3sVersion: string, network: K3sSiteNetwork = {}): string {
+  const proxy = network.proxy;
+  const proxyLines = proxy
+    ? [
+        "# The site's proxy, for curl here and for k3s and containerd (install.sh keeps *_PROXY).",
+        `HTTP_PROXY='${proxy.http}'`,
+        `HTTPS_PROXY='${proxy.https}'`,
+        `NO_PROXY='${proxy.noProxy.join(",")}'`,
+        'http_proxy="$HTTP_PROXY"',
+        'https_proxy="$HTTPS_PROXY"',
+        'no_proxy="$NO_PROXY"',
+        "export HTTP_PROXY HTTPS_PROXY NO_PROXY http_proxy https_proxy no_proxy",
+        "",
+      ]
+    : [];
+  const installScriptUrl = network.artifacts?.installScriptUrl ?? k3sInstallScriptUrl(k3sVersion);
+  const releasesUrl = network.artifacts?.releasesUrl ?? K3S_RELEASES_URL;
+  return [
+    "#!/bin/sh",
+    `# Installs and starts k3s ${k3sVersion} (${role} role); written by cdktf, runs once from cloud-init.`,
+    "set -eu",
+    "",
+    ...proxyLines,
+    "# The install script is pinned to the release tag; it verifies the binary's sha256 itself.",
+    "installer=$(mktemp)",
+    "trap 'rm -f \"$installer\"' EXIT",
+    `curl -sfL --retry 5 --retry-connrefused -o "$installer" '${installScriptUrl}'`,
+    `GITHUB_URL='${releasesUrl}' INSTALL_K3S_VERSION='${k3sVersion}' INSTALL_K3S_EXEC='${role}' sh "$installer"`,
+    "",
+  ].join("\n");
+}
 
-K3S_VERSION='${k3sVersion}'
-CONFIG_DIR='${CONFIG_DIR}'
-
-umask 077
-ca_fingerprint=$(openssl x509 -in "$CONFIG_DIR/cluster-ca.crt" -outform der | sha256sum | cut -d ' ' -f 1)
-secret=$(cat "$CONFIG_DIR/${secretFile}")
-printf 'K10%s::${tokenKind}:%s\\n' "$ca_fingerprint" "$secret" > "$CONFIG_DIR/join-token"
-
-# The install script is pinned to the release tag; it verifies the binary's sha256 itself.
-installer=$(mktemp)
-trap 'rm -f "$installer"' EXIT
-version_path=$(printf '%s' "$K3S_VERSION" | sed 's/+/%2B/')
-curl -sfL --retry 5 --retry-connrefused -o "$installer" "https://raw.githubusercontent.com/k3s-io/k3s/$version_path/install.sh"
-INSTALL_K3S_VERSION="$K3S_VERSION" INSTALL_K3S_EXEC='${role}' sh "$installer"
-`;
+/** k3s's registries.yaml: containerd pulls from the site's mirrors first. */
+function registriesYaml(mirrors: Readonly<Record<string, readonly string[]>>): string {
+  return stringify({
+    mirrors: Object.fromEntries(Object.entries(mirrors).map(([registry, endpoints]) => [registry, { endpoint: [...endpoints] }])),
+  });
 }
 
 function k3sConfig(props: K3sUserDataProps): string {
@@ -115,7 +161,7 @@ function k3sConfig(props: K3sUserDataProps): string {
   });
 }
 
-/** cloud-config for one k3s node; only servers receive CA keys and the server secret. */
+/** cloud-config for one k3s node; only the cluster-init server receives the CA keys. */
 export function renderK3sUserData(props: K3sUserDataProps): string {
   if (props.role === "server" && props.bootstrap === "join" && !props.serverUrl) {
     throw new Error(`renderK3sUserData ${props.nodeName}: a joining server needs serverUrl`);
@@ -123,21 +169,29 @@ export function renderK3sUserData(props: K3sUserDataProps): string {
   if (props.role === "server" && props.bootstrap === "cluster-init" && props.serverUrl) {
     throw new Error(`renderK3sUserData ${props.nodeName}: the cluster-init server must not have serverUrl`);
   }
+  if (props.role === "server" && props.bootstrap === "cluster-init" && !props.caFilesBase64) {
+    throw new Error(`renderK3sUserData ${props.nodeName}: the cluster-init server needs caFilesBase64`);
+  }
+  if (props.role === "server" && props.bootstrap === "join" && props.caFilesBase64) {
+    throw new Error(`renderK3sUserData ${props.nodeName}: a joining server must not receive the CA keys`);
+  }
   const version = props.k3sVersion ?? K3S_VERSION;
+  const network = props.network ?? {};
   const files: WriteFile[] = [
     plainFile(`${CONFIG_DIR}/config.yaml`, k3sConfig(props), "0600"),
     plainFile(`${CONFIG_DIR}/kubelet.config`, KUBELET_CONFIG),
     encodedFile(`${CONFIG_DIR}/cluster-ca.crt`, props.clusterCaCertBase64, "0644"),
-    plainFile("/usr/local/sbin/k3s-bootstrap", k3sBootstrapScript(props.role, version), "0755"),
+    encodedFile(`${CONFIG_DIR}/join-token`, props.joinTokenBase64),
+    plainFile("/usr/local/sbin/k3s-bootstrap", k3sBootstrapScript(props.role, version, network), "0755"),
   ];
+  if (network.registryMirrors && Object.keys(network.registryMirrors).length > 0) {
+    files.push(plainFile(`${CONFIG_DIR}/registries.yaml`, registriesYaml(network.registryMirrors)));
+  }
   if (props.role === "server") {
-    files.push(encodedFile(`${CONFIG_DIR}/server-secret`, props.serverSecretBase64));
     files.push(encodedFile(`${CONFIG_DIR}/agent-secret`, props.agentSecretBase64));
-    for (const name of K3S_CA_FILES) {
-      files.push(encodedFile(`${K3S_TLS_DIR}/${name}`, props.caFilesBase64[name], name.endsWith(".crt") ? "0644" : "0600"));
+    for (const name of props.caFilesBase64 ? K3S_CA_FILES : []) {
+      files.push(encodedFile(`${K3S_TLS_DIR}/${name}`, props.caFilesBase64![name], name.endsWith(".crt") ? "0644" : "0600"));
     }
-  } else {
-    files.push(encodedFile(`${CONFIG_DIR}/agent-secret`, props.agentSecretBase64));
   }
   return renderCloudConfig(props.nodeName, {
     ntpServers: props.ntpServers,
@@ -145,5 +199,6 @@ export function renderK3sUserData(props: K3sUserDataProps): string {
     packages: ["curl", "ca-certificates", "openssl", "open-iscsi", "nfs-common"],
     files,
     runcmd: [["/usr/local/sbin/k3s-bootstrap"]],
+    ...(network.proxy ? { aptProxy: { http: network.proxy.http, https: network.proxy.https } } : {}),
   });
 }

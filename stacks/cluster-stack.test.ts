@@ -1,6 +1,6 @@
 import { K3S_CA_FILES, K3S_TLS_DIR } from "../constructs/k3s-user-data";
 import { embeddedScripts, withSampleValues, writtenFiles } from "../test-support/cloud-config";
-import { synthBranch } from "../test-support/synth";
+import { siteInput, synthBranch } from "../test-support/synth";
 import { cloudInitSchema, describeWithTool, requireTool, shellcheck } from "../test-support/tools";
 
 /** The cloud-config documents a cluster stack renders, by node name. */
@@ -33,14 +33,29 @@ describe("cluster stack user-data", () => {
     expect([...tiers.staging.keys()].sort()).toEqual(["staging-agent-1", "staging-agent-2", "staging-server-1"]);
   });
 
-  it.each(everyDocument)("%s %s: CA files only on servers, and agents carry no private keys", (_tier, node, text) => {
+  it.each(everyDocument)("%s %s: CA files on the first server only, no private keys elsewhere", (_tier, node, text) => {
     const paths = writtenFiles(withSampleValues(text)).map((file) => file.path);
-    if (node.includes("-server-")) {
+    if (node.endsWith("-server-1")) {
       for (const name of K3S_CA_FILES) expect(paths).toContain(`${K3S_TLS_DIR}/${name}`);
       expect(text).toMatch(/\$\{base64encode\(tls_private_key\.k3s_server-ca_key_[0-9A-F]+\.private_key_pem\)\}/);
     } else {
       expect(paths.filter((path) => path.startsWith(K3S_TLS_DIR))).toEqual([]);
-      expect(text).not.toMatch(/private_key_pem|server-secret/);
+      expect(text).not.toMatch(/private_key_pem/);
+    }
+    if (!node.includes("-server-")) expect(text).not.toMatch(/server-secret/);
+  });
+
+  it("gives every node of a proxied site the proxy, with NO_PROXY covering the node network", () => {
+    const input = siteInput();
+    (input as { siteNetwork?: unknown }).siteNetwork = {
+      proxy: { http: "http://proxy.internal:3128", https: "http://proxy.internal:3128", noProxy: [".streamstats.internal"] },
+    };
+    const result = synthBranch("main", input);
+    const locals = Object.values(result.stacks.get("cluster-main")!.locals ?? {}) as string[];
+    expect(locals).toHaveLength(6);
+    for (const text of locals) {
+      expect(text).toContain("NO_PROXY='localhost,127.0.0.1,10.20.0.0/24,10.42.0.0/16,10.43.0.0/16,.svc,.cluster.local,.streamstats.internal'");
+      expect(text).toMatch(/apt:\n {2}http_proxy: http:\/\/proxy\.internal:3128/);
     }
   });
 

@@ -4,7 +4,8 @@ import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { TlsProvider } from "@cdktf/provider-tls/lib/provider";
 import { planNodes } from "../config/node-plan";
 import type { ClusterTierConfig, SiteConfig } from "../config/schema";
-import { K3sCluster, type ClusterAccess } from "../constructs/k3s-cluster";
+import { K3S_CLUSTER_CIDR, K3S_SERVICE_CIDR, K3sCluster, type ClusterAccess } from "../constructs/k3s-cluster";
+import type { K3sSiteNetwork } from "../constructs/k3s-user-data";
 import { useStateBackend } from "../lib/backend";
 import type { Environment } from "../lib/environment";
 import { CLUSTER_ACCESS_OUTPUTS } from "./cluster-access";
@@ -33,6 +34,7 @@ export class ClusterStack extends TerraformStack {
       agents: plan.agents,
       ntpServers: props.site.ntp,
       sshAuthorizedKeys: props.site.sshPublicKeys,
+      siteNetwork: k3sSiteNetwork(props.site, props.tier),
     });
     this.access = this.cluster.access;
 
@@ -54,4 +56,22 @@ export class ClusterStack extends TerraformStack {
     output(CLUSTER_ACCESS_OUTPUTS.clientCertificate, this.access.clientCertificate, "Admin client certificate (PEM)", true);
     output(CLUSTER_ACCESS_OUTPUTS.clientKey, this.access.clientKey, "Admin client key (PEM)", true);
   }
+}
+
+/**
+ * The site's proxy and mirrors for this tier's nodes. NO_PROXY always covers loopback and the
+ * node network, which k3s leaves to the user, and (redundantly, as k3s adds them itself) the pod
+ * and service networks and cluster domains (k3s docs/advanced.md, "Configuring an HTTP proxy").
+ */
+export function k3sSiteNetwork(site: SiteConfig, tier: ClusterTierConfig): K3sSiteNetwork | undefined {
+  const network = site.siteNetwork;
+  if (!network) return undefined;
+  const noProxy = ["localhost", "127.0.0.1", tier.network.cidr, K3S_CLUSTER_CIDR, K3S_SERVICE_CIDR, ".svc", ".cluster.local"];
+  return {
+    ...(network.proxy
+      ? { proxy: { http: network.proxy.http, https: network.proxy.https, noProxy: [...new Set([...noProxy, ...network.proxy.noProxy])] } }
+      : {}),
+    ...(network.k3sArtifacts ? { artifacts: network.k3sArtifacts } : {}),
+    ...(network.registryMirrors ? { registryMirrors: network.registryMirrors } : {}),
+  };
 }

@@ -1,11 +1,12 @@
 import { parse } from "yaml";
+import { evaluateTemplate } from "./terraform-template";
 
-/** Sample base64 standing in for values Terraform computes at apply time. */
-const SAMPLE_BASE64 = Buffer.from("sample value computed by terraform at apply time\n").toString("base64");
+/** A sample standing in for every value Terraform computes at apply time. */
+const SAMPLE_VALUE = "sample value computed by terraform at apply time\n";
 
-/** A synthesized cloud-config with each `${…}` Terraform interpolation replaced by sample base64. */
+/** A synthesized cloud-config with its Terraform expressions evaluated over sample values. */
 export function withSampleValues(document: string): string {
-  return document.replace(/\$\{[^}]*\}/g, SAMPLE_BASE64);
+  return evaluateTemplate(document, () => SAMPLE_VALUE);
 }
 
 export interface WrittenFile {
