@@ -11,6 +11,12 @@ export const CLICKHOUSE_OPERATOR_CHART: RepositoryChart = {
   version: "0.25.6",
 };
 export const LOCAL_CHARTS = join(__dirname, "..", "app", "charts");
+/**
+ * The operator chart's CRD-install hook runs `/bin/sh -c` with `crdHook.image.repository:tag`
+ * (templates/hooks/crd-install-job.yaml), by default bitnami/kubectl:latest, which Bitnami no
+ * longer publishes with version tags. alpine/kubectl has the shell; 1.33 matches our k3s minor.
+ */
+export const CRD_HOOK_IMAGE = { repository: "alpine/kubectl", tag: "1.33.4" } as const;
 
 export interface AnalyticsPlatformProps {
   /** MetalLB's address ranges ("first-last"). */
@@ -60,6 +66,7 @@ export class AnalyticsPlatform extends Construct {
       namespace: "clickhouse-operator",
       createNamespace: true,
       chart: CLICKHOUSE_OPERATOR_CHART,
+      values: { crdHook: { image: { ...CRD_HOOK_IMAGE, pullPolicy: "IfNotPresent" } } },
     });
   }
 }

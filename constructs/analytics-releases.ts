@@ -11,6 +11,36 @@ export const COLLECTOR_CHART_DIRECTORY = join(__dirname, "..", "app", "chart");
 export const COLLECTOR_IMAGE_TAG = "0.1.0";
 const PASSWORD_KEY = "COLLECTOR_CLICKHOUSE_PASSWORD";
 
+/** Kubernetes requests and limits of one container. */
+export interface ContainerResources {
+  readonly requests: { readonly cpu: string; readonly memory: string };
+  readonly limits: { readonly cpu: string; readonly memory: string };
+}
+
+/** Requests and limits for every container of an environment's releases. */
+export interface ReleaseResources {
+  readonly clickhouse: ContainerResources;
+  readonly keeper: ContainerResources;
+  readonly collector: ContainerResources;
+}
+
+/** Production and staging: a ClickHouse replica takes a quarter to half of an 8-core worker. */
+export const CLUSTER_RESOURCES: ReleaseResources = {
+  clickhouse: { requests: { cpu: "2", memory: "6Gi" }, limits: { cpu: "4", memory: "12Gi" } },
+  keeper: { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } },
+  collector: { requests: { cpu: "500m", memory: "512Mi" }, limits: { cpu: "2", memory: "1Gi" } },
+};
+
+/**
+ * Previews run inside the namespace quota (4 CPUs, 8 GiB by default), including the collector's
+ * surge pod during a rolling update: 2 × collector + ClickHouse + Keeper limits ≤ the quota.
+ */
+export const PREVIEW_RESOURCES: ReleaseResources = {
+  clickhouse: { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "1", memory: "2Gi" } },
+  keeper: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
+  collector: { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "1", memory: "1Gi" } },
+};
+
 export interface AnalyticsReleasesProps {
   readonly namespace: string;
   /** Release and CHI names are derived from it (≤ 53 characters). */
@@ -21,6 +51,8 @@ export interface AnalyticsReleasesProps {
   readonly apiFrom: readonly string[];
   /** Spread replicas over nodes and keep a PVC per collector pod (production). */
   readonly production: boolean;
+  /** Requests and limits of every container. @default CLUSTER_RESOURCES */
+  readonly resources?: ReleaseResources;
   /** The operator's release when it lives in the same stack; previews rely on staging's. */
   readonly after?: ITerraformDependable[];
 }
@@ -45,6 +77,7 @@ export class AnalyticsReleases extends Construct {
     if (props.collectorReplicas < 1)
       throw new Error(`AnalyticsReleases ${id}: collectorReplicas ${props.collectorReplicas} must be at least 1`);
 
+    const resources = props.resources ?? CLUSTER_RESOURCES;
     const password = new Password(this, "clickhouse-password", { length: 32, special: false });
     // The collector's API and dashboard require this bearer token.
     const apiToken = new Password(this, "api-token", { length: 40, special: false });
@@ -67,6 +100,7 @@ export class AnalyticsReleases extends Construct {
         keepers,
         storageGiB: props.clickhouse.storageGiB,
         antiAffinity: props.production,
+        resources: { clickhouse: resources.clickhouse, keeper: resources.keeper },
         user: { name: "collector", passwordSecret: { name: this.secretName, key: PASSWORD_KEY }, networks: [K3S_CLUSTER_CIDR] },
       },
       dependsOn: [secret, ...(props.after ?? [])],
@@ -78,6 +112,7 @@ export class AnalyticsReleases extends Construct {
       values: {
         replicaCount: props.collectorReplicas,
         image: { tag: COLLECTOR_IMAGE_TAG },
+        resources: resources.collector,
         store: {
           kind: "clickhouse",
           clickhouse: {

@@ -1,4 +1,5 @@
-import { writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { CLICKHOUSE_OPERATOR_CHART, METALLB_CHART } from "../constructs/analytics-platform";
@@ -130,4 +131,149 @@ describeWithTool(helm)("the values the stack passes to our local charts, rendere
       expect(rendered).toBeGreaterThan(5);
     },
   );
+});
+
+/** Kubernetes quantities as the quota counts them: CPU in millicores, memory in bytes. */
+function quantity(kind: "cpu" | "memory", text: string | number): number {
+  const value = String(text);
+  if (kind === "cpu") return value.endsWith("m") ? Number(value.slice(0, -1)) : Number(value) * 1000;
+  const units: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, k: 1e3, M: 1e6, G: 1e9 };
+  const unit = /[A-Za-z]+$/.exec(value)?.[0] ?? "";
+  return Number(value.slice(0, value.length - unit.length)) * (units[unit] ?? 1);
+}
+
+interface Container {
+  name: string;
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+}
+interface PodSpec {
+  containers: Container[];
+  initContainers?: Container[];
+}
+
+/**
+ * The pods a rendered release makes at its peak: a Deployment's replicas plus its surge pod,
+ * a StatefulSet's replicas, and the operator's pods for a CHI (shards × replicas) and a CHK
+ * (replicas), each built from the pod template we give it. The operator keeps our app container
+ * and adds a log container only with a log volume claim template, which we do not set
+ * (Altinity clickhouse-operator pkg/model/common/creator: stsSetupAppContainer, stsSetupLogContainer).
+ */
+function peakPods(objects: ReturnType<typeof helmTemplate>): Array<{ owner: string; spec: PodSpec }> {
+  const pods: Array<{ owner: string; spec: PodSpec }> = [];
+  const add = (owner: string, count: number, spec: PodSpec) => {
+    for (let index = 0; index < count; index++) pods.push({ owner, spec });
+  };
+  for (const object of objects) {
+    const spec = object.spec as Record<string, any> | undefined;
+    const owner = `${object.kind}/${object.metadata.name}`;
+    if (object.kind === "Deployment") add(owner, spec!.replicas + (spec!.strategy?.rollingUpdate?.maxSurge ?? 0), spec!.template.spec);
+    if (object.kind === "StatefulSet") add(owner, spec!.replicas, spec!.template.spec);
+    if (object.kind === "ClickHouseInstallation" || object.kind === "ClickHouseKeeperInstallation") {
+      const layout = spec!.configuration.clusters[0].layout;
+      const template = spec!.templates.podTemplates.find((candidate: { name: string }) => candidate.name === spec!.defaults.templates.podTemplate);
+      add(owner, (layout.shardsCount ?? 1) * (layout.replicasCount ?? 1), template.spec);
+    }
+  }
+  return pods;
+}
+
+describeWithTool(helm)("a preview's pods, as the namespace's ResourceQuota admits them (real helm)", () => {
+  it("gives every container requests and limits, and fits all of them, surge included, in the quota", () => {
+    const { releases, stackDir, stack } = releasesOf("feature/preview-x");
+    // The quota as synthesized, not as our code intends it.
+    const [, quotaBody] = resourcesOfType(stack, "kubernetes_resource_quota_v1")[0];
+    const hard = (quotaBody.spec as { hard: Record<string, string> }).hard;
+    const pods: ReturnType<typeof peakPods> = [];
+    for (const { body } of releases.values()) {
+      const values = join(stackDir, `${body.name}.values.yaml`);
+      writeFileSync(values, body.values[0]);
+      pods.push(...peakPods(helmTemplate(helm!, join(stackDir, body.chart), ["-f", values, "--namespace", body.namespace])));
+    }
+    expect(pods.map((pod) => pod.owner.split("/")[0]).sort()).toEqual([
+      "ClickHouseInstallation",
+      "ClickHouseKeeperInstallation",
+      "Deployment",
+      "Deployment",
+    ]);
+    // Kubernetes docs, concepts/policy/resource-quotas: with a quota on requests.cpu/memory and
+    // limits.cpu/memory, a pod that does not set them for every container is rejected.
+    const totals = { "requests.cpu": 0, "requests.memory": 0, "limits.cpu": 0, "limits.memory": 0 };
+    for (const pod of pods) {
+      const podTotal = { ...totals, "requests.cpu": 0, "requests.memory": 0, "limits.cpu": 0, "limits.memory": 0 };
+      for (const container of [...pod.spec.containers, ...(pod.spec.initContainers ?? [])]) {
+        for (const key of Object.keys(totals) as Array<keyof typeof totals>) {
+          const [section, kind] = key.split(".") as ["requests" | "limits", "cpu" | "memory"];
+          const value = container.resources?.[section]?.[kind];
+          expect([pod.owner, container.name, key, value === undefined ? "missing" : "set"]).toEqual([pod.owner, container.name, key, "set"]);
+          // An init container runs alone: the pod counts the larger of it and the app containers.
+          const amount = quantity(kind, value!);
+          if ((pod.spec.initContainers ?? []).includes(container)) podTotal[key] = Math.max(podTotal[key], amount);
+          else podTotal[key] += amount;
+        }
+      }
+      for (const key of Object.keys(totals) as Array<keyof typeof totals>) totals[key] += podTotal[key];
+    }
+    for (const key of Object.keys(totals) as Array<keyof typeof totals>) {
+      expect({ key, fits: totals[key] <= quantity(key.endsWith("cpu") ? "cpu" : "memory", hard[key]) }).toEqual({ key, fits: true });
+    }
+  });
+});
+
+describeWithTool(helm)("ClickHouse and the operator as the upstream charts and operator read them (real helm)", () => {
+  const { releases, stackDir } = releasesOf("main");
+  const render = (name: string) => {
+    const { body } = releases.get(name)!;
+    const values = join(stackDir, `${body.name}.values.yaml`);
+    writeFileSync(values, body.values[0]);
+    return helmTemplate(helm!, join(stackDir, body.chart), ["-f", values, "--namespace", body.namespace]);
+  };
+  const objects = render("main-clickhouse");
+  const chi = objects.find((object) => object.kind === "ClickHouseInstallation")!.spec as Record<string, any>;
+  const chk = objects.find((object) => object.kind === "ClickHouseKeeperInstallation")!.spec as Record<string, any>;
+
+  it("keeps a shard's replicas, and the keepers, on different nodes", () => {
+    // Altinity pkg/model/common/affinity/affinity.go: ShardAntiAffinity adds a required pod
+    // anti-affinity on the shard-name label; ReplicaAntiAffinity only on the replica index, so
+    // both copies of one shard could share a node. A CHK is one shard of all its keepers.
+    for (const spec of [chi, chk]) expect(spec.templates.podTemplates[0].podDistribution).toEqual([{ type: "ShardAntiAffinity" }]);
+  });
+
+  it("runs upstream ClickHouse and Keeper images of one existing release", () => {
+    // ClickHouse utils/list-versions/version_date.tsv lists v24.8.14.39-lts, the last 24.8 LTS
+    // build; upstream tags carry upstream build numbers (10459 is an Altinity build number).
+    const image = (spec: Record<string, any>) => spec.templates.podTemplates[0].spec.containers[0].image as string;
+    expect(image(chi)).toBe("clickhouse/clickhouse-server:24.8.14.39");
+    expect(image(chk)).toBe("clickhouse/clickhouse-keeper:24.8.14.39");
+  });
+
+  it("reads the collector's password from the Secret in the operator's current syntax", () => {
+    // Altinity docs/chi-examples/05-settings-01-overview.yaml: <user>/password: valueFrom.secretKeyRef
+    // (the k8s_secret_password shorthand is deprecated since 0.23).
+    expect(chi.configuration.users["collector/password"]).toEqual({
+      valueFrom: { secretKeyRef: { name: "main-credentials", key: "COLLECTOR_CLICKHOUSE_PASSWORD" } },
+    });
+    expect(Object.keys(chi.configuration.users).filter((key) => key.includes("k8s_secret"))).toEqual([]);
+  });
+
+  it("gives the operator chart's CRD hook a pinned, maintained kubectl image with a shell", () => {
+    const operator = releases.get("clickhouse-operator")!.body;
+    // The upstream chart cannot be fetched here: render its hook's image line
+    // (altinity-clickhouse-operator 0.25.x templates/hooks/crd-install-job.yaml) with our values.
+    const chart = mkdtempSync(join(tmpdir(), "crd-hook-"));
+    mkdirSync(join(chart, "templates"));
+    writeFileSync(join(chart, "Chart.yaml"), "apiVersion: v2\nname: crd-hook-image\nversion: 0.0.1\n");
+    writeFileSync(
+      join(chart, "values.yaml"),
+      "crdHook:\n  image:\n    repository: bitnami/kubectl\n    tag: latest\n", // the 0.25.6 chart's defaults
+    );
+    writeFileSync(
+      join(chart, "templates", "image.yaml"),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: hook\ndata:\n  image: "{{ .Values.crdHook.image.repository }}:{{ .Values.crdHook.image.tag }}"\n',
+    );
+    const values = join(chart, "release-values.yaml");
+    writeFileSync(values, operator.values[0]);
+    const [rendered] = helmTemplate(helm!, chart, ["-f", values]);
+    expect(rendered.data!.image).toBe("alpine/kubectl:1.33.4");
+    expect(helmTemplate(helm!, chart)[0].data!.image).toBe("bitnami/kubectl:latest"); // the check can fail
+  });
 });

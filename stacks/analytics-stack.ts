@@ -3,7 +3,7 @@ import { TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { SiteConfig } from "../config/schema";
 import { AnalyticsPlatform } from "../constructs/analytics-platform";
-import { AnalyticsReleases } from "../constructs/analytics-releases";
+import { AnalyticsReleases, CLUSTER_RESOURCES, PREVIEW_RESOURCES } from "../constructs/analytics-releases";
 import { ClusterProviders } from "../constructs/cluster-providers";
 import { EnvironmentNamespace } from "../constructs/environment-namespace";
 import type { ClusterAccess } from "../constructs/k3s-cluster";
@@ -61,6 +61,7 @@ export class AnalyticsStack extends TerraformStack {
       collectorReplicas: sizing.collector.replicas,
       apiFrom: [vpnPool, ...site.opsNetworks],
       production: environment.tier === "production",
+      resources: environment.tier === "preview" ? PREVIEW_RESOURCES : CLUSTER_RESOURCES,
       after: [
         this.namespace.namespace,
         ...(this.platform ? [this.platform.clickhouseOperator.release, this.platform.metallbConfig.release] : []),
