@@ -1,7 +1,11 @@
 import { Testing } from "cdktf";
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { testStack, testVsphereSite } from "../test-support/stack";
+import { evaluateTemplate } from "../test-support/terraform-template";
+import { describeWithTool, requireTool } from "../test-support/tools";
 import { VsphereVm, type VsphereVmProps } from "./vsphere-vm";
 
 function build(change: Partial<VsphereVmProps> = {}) {
@@ -82,5 +86,61 @@ describe("VsphereVm", () => {
     ],
   ])("rejects %s", (_kind, change, message) => {
     expect(() => build(change)).toThrow(message);
+  });
+});
+
+/** Debian's cloud-init runs on the system python, which has its modules. */
+const systemPython = existsSync("/usr/lib/python3/dist-packages/cloudinit/sources/DataSourceVMware.py")
+  ? "/usr/bin/python3"
+  : requireTool("cloud-init-python-modules", "apt-get install cloud-init");
+
+describe("VsphereVm guestinfo in the plan", () => {
+  it("never lets the provider restore the guestinfo the guest redacted", () => {
+    const vm = Object.values(build().resource.vsphere_virtual_machine)[0];
+    expect((vm.lifecycle as { ignore_changes: string[] }).ignore_changes).toEqual(["extra_config"]);
+    expect(vm.replace_trigger).toMatch(/^\$\{sha256\(local\.vm_user_data_[0-9A-F]{8}\)\}$/);
+  });
+});
+
+describeWithTool(systemPython)("VsphereVm guestinfo, read by cloud-init's own VMware datasource", () => {
+  it("hands over the user-data, then cloud-init redacts it from guestinfo", () => {
+    const userData = "#cloud-config\nwrite_files: [{path: /etc/secret, content: not-for-vcenter}]\n";
+    const synthesized = build({ userData });
+    const vm = Object.values(synthesized.resource.vsphere_virtual_machine)[0];
+    const extraConfig = vm.extra_config as Record<string, string>;
+    // What vSphere puts into guestinfo: the provider's values, Terraform functions evaluated.
+    const guestinfo = Object.fromEntries(
+      Object.entries(extraConfig).map(([key, value]) => [
+        key,
+        evaluateTemplate(value, (reference) => {
+          const local = /^local\.(.+)$/.exec(reference);
+          if (!local) throw new Error(`unexpected reference ${reference}`);
+          return synthesized.locals[local[1]];
+        }),
+      ]),
+    );
+    const workdir = mkdtempSync(join(tmpdir(), "guestinfo-"));
+    writeFileSync(join(workdir, "guestinfo.json"), JSON.stringify(guestinfo));
+    const run = spawnSync(systemPython!, [join(__dirname, "..", "test-support", "cloud-init-vmware.py"), join(workdir, "guestinfo.json"), workdir], {
+      encoding: "utf8",
+    });
+    expect(run.stderr.split("\n").filter((line) => / (ERROR|Traceback)/.test(line))).toEqual([]);
+    const result = JSON.parse(run.stdout) as {
+      found: boolean;
+      method: string;
+      userdata: string;
+      metadata: Record<string, unknown>;
+      sets: Array<[string, string]>;
+      guestinfo: Record<string, string>;
+    };
+    // cloudinit/sources/DataSourceVMware.py: _get_data reads guestinfo, then redact_keys() sets
+    // each key named in metadata `redact` to "---" and its .encoding to " ".
+    expect(result).toMatchObject({ found: true, method: "guestinfo", userdata: userData });
+    expect(result.metadata).toMatchObject({ "local-hostname": "test-vpn", "instance-id": "test-vpn" });
+    expect(result.sets).toEqual([
+      ["guestinfo.userdata", "---"],
+      ["guestinfo.userdata.encoding", " "],
+    ]);
+    expect(result.guestinfo["guestinfo.userdata"]).toBe("---");
   });
 });

@@ -45,7 +45,11 @@ export interface VsphereVmProps {
 
 const DEFAULT_INTERFACE_NAMES = ["ens192", "ens224", "ens256", "ens161"];
 
-/** The cloud-init VMware datasource's metadata: hostname plus a netplan v2 network config. */
+/**
+ * The cloud-init VMware datasource's metadata: hostname, a netplan v2 network config, and
+ * `redact`, which makes the datasource overwrite guestinfo.userdata (and its encoding) once it
+ * has read it, so the secrets in user-data do not stay readable through the VM's guestinfo.
+ */
 export function renderVmMetadata(props: Pick<VsphereVmProps, "name" | "nics" | "dnsServers" | "searchDomains">): string {
   const ethernets: Record<string, unknown> = {};
   props.nics.forEach((nic, index) => {
@@ -61,6 +65,7 @@ export function renderVmMetadata(props: Pick<VsphereVmProps, "name" | "nics" | "
     "instance-id": props.name,
     "local-hostname": props.name,
     network: { version: 2, ethernets },
+    redact: ["userdata"],
   });
 }
 
@@ -142,6 +147,9 @@ export class VsphereVm extends Construct {
       },
       replaceTrigger: Fn.sha256(userData),
       lifecycle: {
+        // The guest redacts guestinfo.userdata after first boot; the provider must not then
+        // "restore" it (and reboot the VM) on every apply. New user-data goes through replace_trigger.
+        ignoreChanges: ["extra_config"],
         precondition: [
           {
             condition: Op.lte(template.disks.get(0).size, props.size.diskGiB),

