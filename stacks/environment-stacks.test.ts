@@ -206,8 +206,31 @@ describe("cross-stack wiring on a full app synth", () => {
         expect(output.value).toMatch(/^\$\{tls_/);
       }
     }
-    expect(kubernetes.host).toBe("https://10.20.0.10:6443");
     expect(helm.host).toBe(kubernetes.host);
+  });
+
+  it("gives the analytics providers the API endpoint only once the platform's readiness gate has read /readyz", () => {
+    const platform = result.stacks.get("platform-main")!;
+    const providers = analytics.provider as Record<string, Array<Record<string, string>>>;
+    const output = /^\$\{trimsuffix\(data\.terraform_remote_state\.cross-stack-reference-input-platform-main\.outputs\.([^)]+), "\/readyz"\)\}$/.exec(
+      providers.kubernetes[0].host,
+    );
+    expect(output).not.toBeNull();
+    const [gateId, gate] = Object.entries((platform.data as Record<string, Record<string, Record<string, any>>>).http)[0];
+    expect((platform.output as Record<string, { value: string }>)[output![1].replace(/"$/, "")].value).toBe(`\${data.http.${gateId}.url}`);
+    // k3s pkg/daemons/control/server.go runs kube-apiserver with anonymous-auth=false, so the
+    // gate must present a client certificate; the cluster CA verifies the server.
+    expect(gate).toMatchObject({
+      url: "https://10.20.0.10:6443/readyz",
+      ca_cert_pem: expect.stringMatching(/cross-stack-reference-input-cluster-main\.outputs\..*server-ca_cert.*cert_pem\}$/),
+      client_cert_pem: expect.stringMatching(/k3s_admin_cert.*cert_pem\}$/),
+      client_key_pem: expect.stringMatching(/k3s_admin_key.*private_key_pem\}$/),
+    });
+    // hashicorp/http 3.5 docs (data-sources/http): retry { attempts, min_delay_ms, max_delay_ms }.
+    expect(gate.retry.attempts * gate.retry.max_delay_ms).toBeGreaterThanOrEqual(10 * 60 * 1000);
+    const vms = resourcesOfType(platform, "vsphere_virtual_machine").map(([id]) => `vsphere_virtual_machine.${id}`);
+    expect([...gate.depends_on].sort()).toEqual(vms.sort());
+    expect(gate.lifecycle.postcondition[0].condition).toBe('${self.status_code == 200 && trimspace(self.response_body) == "ok"}');
   });
 
   it("deploys analytics after the cluster and the VMs", () => {
@@ -216,5 +239,6 @@ describe("cross-stack wiring on a full app synth", () => {
     };
     expect(manifest.stacks["analytics-main"].dependencies.sort()).toEqual(["cluster-main", "platform-main"]);
     expect(manifest.stacks["platform-main"].dependencies).toEqual(["cluster-main"]);
+    expect(manifest.stacks["vpn-main"].dependencies).toEqual([]);
   });
 });

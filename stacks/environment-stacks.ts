@@ -29,10 +29,15 @@ export function addEnvironmentStacks(app: App, environment: Environment, site: S
     tier,
     serverUserData: cluster.cluster.serverUserData,
     agentUserData: cluster.cluster.agentUserData,
+    clusterAccess: cluster.access,
   });
   const vpn = new VpnStack(app, environment.stackId("vpn"), { environment, site, tier });
-  const analytics = new AnalyticsStack(app, environment.stackId("analytics"), { environment, site, clusterAccess: cluster.access });
-  // The API answers only once the VMs have booted k3s.
-  analytics.addDependency(platform);
+  // The providers' host comes from the platform stack's readiness gate, so the first analytics
+  // request waits until k3s answers /readyz (and cdktf orders the stacks by that reference).
+  const analytics = new AnalyticsStack(app, environment.stackId("analytics"), {
+    environment,
+    site,
+    clusterAccess: { ...cluster.access, host: platform.readyApiEndpoint },
+  });
   return { cluster, platform, vpn, analytics };
 }

@@ -2,7 +2,8 @@ import { TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { planNodes } from "../config/node-plan";
 import type { ClusterTierConfig, SiteConfig } from "../config/schema";
-import { K3S_API_PORT } from "../constructs/k3s-cluster";
+import { ApiReadinessGate } from "../constructs/api-readiness-gate";
+import { K3S_API_PORT, type ClusterAccess } from "../constructs/k3s-cluster";
 import { VsphereNodePool } from "../constructs/vsphere-node-pool";
 import type { ExposedPort } from "../lib/exposed-port";
 import { VsphereSite } from "../constructs/vsphere-site";
@@ -17,6 +18,8 @@ export interface PlatformStackProps {
   /** cloud-config per server and per agent, from the cluster stack. */
   readonly serverUserData: readonly string[];
   readonly agentUserData: readonly string[];
+  /** The cluster's API and admin credentials, for the readiness gate. */
+  readonly clusterAccess: ClusterAccess;
 }
 
 /** The environment's folder and the k3s server and agent VMs on vSphere. */
@@ -24,6 +27,8 @@ export class PlatformStack extends TerraformStack {
   readonly vsphere: VsphereSite;
   readonly servers: VsphereNodePool;
   readonly agents?: VsphereNodePool;
+  /** Resolves once the Kubernetes API answers /readyz: the analytics stack's providers use it. */
+  readonly readyApiEndpoint: string;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id);
@@ -68,6 +73,12 @@ export class PlatformStack extends TerraformStack {
       [{ port: K3S_API_PORT, protocol: "tcp", description: "Kubernetes API" }],
     );
     if (plan.agents.length > 0) this.agents = pool("agent", plan.agents, tier.workers.vm, props.agentUserData, false, []);
+
+    const gate = new ApiReadinessGate(this, "api-ready", {
+      access: props.clusterAccess,
+      after: [...this.servers.nodes, ...(this.agents?.nodes ?? [])].map((node) => node.vm),
+    });
+    this.readyApiEndpoint = gate.readyEndpoint;
 
     new TerraformOutput(this, "node_addresses", {
       value: Object.fromEntries([...plan.servers, ...plan.agents].map((node) => [node.name, node.address])),
