@@ -3,6 +3,7 @@ import { DataVsphereDatacenter } from "@cdktf/provider-vsphere/lib/data-vsphere-
 import { DataVsphereDatastore } from "@cdktf/provider-vsphere/lib/data-vsphere-datastore";
 import { DataVsphereNetwork } from "@cdktf/provider-vsphere/lib/data-vsphere-network";
 import { DataVsphereVirtualMachine } from "@cdktf/provider-vsphere/lib/data-vsphere-virtual-machine";
+import { DataVsphereFolder } from "@cdktf/provider-vsphere/lib/data-vsphere-folder";
 import { Folder } from "@cdktf/provider-vsphere/lib/folder";
 import { VsphereProvider } from "@cdktf/provider-vsphere/lib/provider";
 import { TagCategory } from "@cdktf/provider-vsphere/lib/tag-category";
@@ -43,6 +44,8 @@ export class VsphereSite extends Construct {
   readonly datastore: DataVsphereDatastore;
   readonly template: DataVsphereVirtualMachine;
   readonly folder: Folder;
+  /** The site's parent folder, looked up: it is shared by every environment, so none owns it. */
+  readonly parentFolder: DataVsphereFolder;
   private readonly networks = new Map<string, DataVsphereNetwork>();
   private readonly roleCategory: TagCategory;
   private readonly roleTags = new Map<string, Tag>();
@@ -93,10 +96,14 @@ export class VsphereSite extends Construct {
     for (const [role, name] of Object.entries(props.networks)) {
       this.networks.set(role, new DataVsphereNetwork(this, `network_${role}`, { name, datacenterId }));
     }
+    // vsphere_folder creates only the last element of its path; a missing parent would fail
+    // at apply, after other resources were created. The lookup fails at plan time instead.
+    this.parentFolder = new DataVsphereFolder(this, "parent_folder", { path: `/${props.datacenter}/vm/${props.parentFolder}` });
     this.folder = new Folder(this, "folder", {
       path: `${props.parentFolder}/${props.folderName ?? props.environment}`,
       type: "vm",
       datacenterId,
+      dependsOn: [this.parentFolder],
     });
 
     const category = (kind: string) =>

@@ -155,6 +155,12 @@ export class VsphereVm extends Construct {
             condition: Op.lte(template.disks.get(0).size, props.size.diskGiB),
             errorMessage: `${props.name}: disk0 (${props.size.diskGiB} GiB) is smaller than the template's first disk`,
           },
+          {
+            // An OVF (vApp) template hands cloud-init vApp properties, not the guestinfo we set.
+            // (cdktf's Op.eq renders a literal 0 as "undefined", so the expression is written out.)
+            condition: `\${length(${template.fqn}.vapp_transport) == 0}`,
+            errorMessage: `${props.name}: the template is an OVF vApp template (vapp_transport is set); use a template whose cloud-init reads guestinfo (README: template requirements)`,
+          },
         ],
       },
     });

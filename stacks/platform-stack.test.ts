@@ -58,6 +58,26 @@ describe("production platform", () => {
     }
   });
 
+  it("looks up the shared parent folder at plan time before creating the environment's folder", () => {
+    // vsphere 2.15 docs: vsphere_folder creates only the last path element (the parent must exist);
+    // data vsphere_folder takes an absolute path that includes the datacenter and folder type.
+    const lookups = Object.entries((platform.data as Record<string, Record<string, { path: string }>>).vsphere_folder);
+    expect(lookups.map(([, body]) => body.path)).toEqual([`/${result.site.vsphere.datacenter}/vm/${result.site.vsphere.folder}`]);
+    const [[, folder]] = resourcesOfType(platform, "vsphere_folder");
+    expect(folder).toMatchObject({ path: `${result.site.vsphere.folder}/main`, type: "vm" });
+    expect(folder.depends_on).toEqual([`data.vsphere_folder.${lookups[0][0]}`]);
+  });
+
+  it("refuses, at plan time, a template that is too small or an OVF vApp template", () => {
+    for (const vm of vms) {
+      const conditions = (vm.body.lifecycle as { precondition: Array<{ condition: string }> }).precondition.map((rule) => rule.condition);
+      expect(conditions).toEqual([
+        expect.stringMatching(/^\$\{\(data\.vsphere_virtual_machine\.vsphere_template_650F27DF\.disks\[0\]\.size <= \d+\)\}$/),
+        "${length(data.vsphere_virtual_machine.vsphere_template_650F27DF.vapp_transport) == 0}",
+      ]);
+    }
+  });
+
   it("places exactly the server VMs under the anti-affinity rule", () => {
     const rules = resourcesOfType(platform, "vsphere_compute_cluster_vm_anti_affinity_rule");
     expect(rules).toHaveLength(1);
