@@ -47,7 +47,10 @@ export interface AnalyticsReleasesProps {
   readonly releasePrefix: string;
   readonly clickhouse: { readonly shards: number; readonly replicas: number; readonly keepers: number; readonly storageGiB: number };
   readonly collectorReplicas: number;
-  /** Networks allowed to reach the collector's API and dashboard (VPN pool, ops). */
+  /**
+   * Sources allowed to reach the collector's API and dashboard: the VPN gateway's platform
+   * address (it masquerades VPN clients to it) and the ops networks, as CIDRs.
+   */
   readonly apiFrom: readonly string[];
   /** Spread replicas over nodes and keep a PVC per collector pod (production). */
   readonly production: boolean;
@@ -125,6 +128,8 @@ export class AnalyticsReleases extends Construct {
         secret: { existingSecret: this.secretName },
         persistence: { enabled: props.production },
         podDisruptionBudget: { enabled: props.collectorReplicas > 1 },
+        // A MetalLB address for the API and dashboard, reachable through the VPN gateway.
+        service: { http: { type: "LoadBalancer", externalTrafficPolicy: "Local", loadBalancerSourceRanges: [...props.apiFrom] } },
         networkPolicy: { enabled: true, apiFrom: [...props.apiFrom] },
       },
       dependsOn: [this.clickhouse.release],

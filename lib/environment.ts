@@ -52,13 +52,15 @@ export class Environment {
 }
 
 export function tierOf(branch: string): Tier {
-  if (branch === "main") return "production";
-  if (branch === "staging") return "staging";
+  if (branch === PRODUCTION_BRANCH) return "production";
+  if (branch === STAGING_BRANCH) return "staging";
   return "preview";
 }
 
 /** The branch that owns the cluster a preview environment deploys into. */
 export const STAGING_BRANCH = "staging";
+/** The production branch. */
+export const PRODUCTION_BRANCH = "main";
 
 type Env = Readonly<Record<string, string | undefined>>;
 

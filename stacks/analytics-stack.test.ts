@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
 import { CLICKHOUSE_OPERATOR_CHART, METALLB_CHART } from "../constructs/analytics-platform";
 import { findHelm, helmLint, helmTemplate, validateK8s } from "../test-support/helm";
@@ -72,7 +73,28 @@ describe("analytics stack, production", () => {
       replicaCount: tier.collector.replicas,
       store: { kind: "clickhouse", clickhouse: { url: "http://clickhouse-streamstats.streamstats-main.svc:8123", cluster: "streamstats" } },
       secret: { existingSecret: "main-credentials" },
-      networkPolicy: { apiFrom: [tier.vpn.pool, ...result.site.opsNetworks] },
+      networkPolicy: { apiFrom: [expect.stringMatching(/\/32$/), ...result.site.opsNetworks] },
+    });
+  });
+
+  it("admits the address VPN traffic really arrives from: the gateway's platform NIC, which it masquerades to", () => {
+    const vpn = result.stacks.get("vpn-main")!;
+    const [[, gatewayVm]] = resourcesOfType(vpn, "vsphere_virtual_machine");
+    const metadata = parse(
+      gunzipSync(Buffer.from((gatewayVm.extra_config as Record<string, string>)["guestinfo.metadata"], "base64")).toString("utf8"),
+    ) as { network: { ethernets: Record<string, { addresses: string[] }> } };
+    // nft(8), NAT statements: masquerade rewrites the source to the output interface's address,
+    // here the platform NIC (ens224) that the gateway's postrouting rule names.
+    const platformAddress = metadata.network.ethernets.ens224.addresses[0].split("/")[0];
+    const firewall = Object.values(vpn.locals as Record<string, string>).find((text) => text.includes("masquerade"))!;
+    expect(firewall).toContain(`oifname "ens224" ip saddr ${result.site.tiers.production.vpn.pool} masquerade`);
+    const values = parse(releases.get("main-collector")!.body.values[0]) as Record<string, any>;
+    expect(values.networkPolicy.apiFrom).toContain(`${platformAddress}/32`);
+    expect(values.networkPolicy.apiFrom).not.toContain(result.site.tiers.production.vpn.pool);
+    expect(values.service.http).toEqual({
+      type: "LoadBalancer",
+      externalTrafficPolicy: "Local",
+      loadBalancerSourceRanges: values.networkPolicy.apiFrom,
     });
   });
 

@@ -1,6 +1,7 @@
 import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
+import { planNodes } from "../config/node-plan";
 import type { SiteConfig } from "../config/schema";
 import { AnalyticsPlatform } from "../constructs/analytics-platform";
 import { AnalyticsReleases, CLUSTER_RESOURCES, PREVIEW_RESOURCES } from "../constructs/analytics-releases";
@@ -8,7 +9,7 @@ import { ClusterProviders } from "../constructs/cluster-providers";
 import { EnvironmentNamespace } from "../constructs/environment-namespace";
 import type { ClusterAccess } from "../constructs/k3s-cluster";
 import { remoteStateOf, useStateBackend } from "../lib/backend";
-import { Environment, STAGING_BRANCH } from "../lib/environment";
+import { Environment, PRODUCTION_BRANCH, STAGING_BRANCH } from "../lib/environment";
 import { CLUSTER_ACCESS_OUTPUTS } from "./cluster-access";
 
 export interface AnalyticsStackProps {
@@ -51,15 +52,16 @@ export class AnalyticsStack extends TerraformStack {
         loadBalancerAddresses: [`${tier.network.loadBalancers.first}-${tier.network.loadBalancers.last}`],
       });
     }
-    // The collector's API is for the VPN (of the cluster's tier) and the ops networks.
-    const vpnPool = site.tiers[environment.tier === "production" ? "production" : "staging"].vpn.pool;
+    // The collector's API is for the VPN (of the cluster's tier) and the ops networks. The gateway
+    // masquerades VPN clients to its own platform address, so that address is what pods see.
+    const gatewayAddress = vpnGatewayAddress(site, environment.tier === "production" ? "production" : "staging");
     this.releases = new AnalyticsReleases(this, "releases", {
       // The literal name keeps release values readable; the dependency orders creation.
       namespace: environment.namespace,
       releasePrefix: environment.slug,
       clickhouse: sizing.clickhouse,
       collectorReplicas: sizing.collector.replicas,
-      apiFrom: [vpnPool, ...site.opsNetworks],
+      apiFrom: [`${gatewayAddress}/32`, ...site.opsNetworks],
       production: environment.tier === "production",
       resources: environment.tier === "preview" ? PREVIEW_RESOURCES : CLUSTER_RESOURCES,
       after: [
@@ -80,4 +82,10 @@ export class AnalyticsStack extends TerraformStack {
       clientKey: state.getString(CLUSTER_ACCESS_OUTPUTS.clientKey),
     };
   }
+}
+
+/** The platform-network address of a cluster tier's VPN gateway (its plan is deterministic). */
+export function vpnGatewayAddress(site: SiteConfig, tier: "production" | "staging"): string {
+  const owner = new Environment(tier === "production" ? PRODUCTION_BRANCH : STAGING_BRANCH, "vpn gateway");
+  return planNodes(owner, site.tiers[tier]).vpnGateway.address;
 }

@@ -8,6 +8,7 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderAllowedUsers, renderConnectScript, renderOcservConfig } from "../../constructs/ocserv-config";
+import { renderVpnFirewall } from "../../constructs/vpn-gateway";
 import { createCa, issueClientCert, issueServerCert, type IssuedCert } from "../../test-support/pki";
 import { describeWithTool, requireTool } from "../../test-support/tools";
 import { NetnsLab } from "./netns";
@@ -15,6 +16,7 @@ import { NetnsLab } from "./netns";
 const ocserv = requireTool("ocserv", "apt-get install ocserv");
 const openconnect = requireTool("openconnect", "apt-get install openconnect");
 const ip = requireTool("ip", "apt-get install iproute2");
+const nft = requireTool("nft", "apt-get install nftables");
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) {
   if (process.env.CI === "true") throw new Error("CI: the VPN end-to-end test needs root for network namespaces");
@@ -22,7 +24,10 @@ if (!isRoot) {
 }
 
 const GATEWAY_EXTERNAL = "10.200.0.2";
+const GATEWAY_PLATFORM = "10.201.0.1";
 const PLATFORM_SERVICE = "10.201.0.2";
+/** An address of the tier's MetalLB range inside the routed platform network, as the API's Service gets. */
+const LOAD_BALANCER_ADDRESS = "10.201.0.200";
 const POOL = "10.202.0.0/24";
 const ROUTED = "10.201.0.0/24";
 const VPNC_SCRIPT = "/usr/share/vpnc-scripts/vpnc-script";
@@ -32,7 +37,7 @@ if [ "$reason" = "connect" ]; then env | grep -E '^(CISCO_SPLIT_INC|CISCO_SPLIT_
 exec ${VPNC_SCRIPT}
 `;
 
-describeWithTool(ocserv && openconnect && ip && isRoot ? "yes" : undefined)("VPN end to end (ocserv + openconnect in namespaces)", () => {
+describeWithTool(ocserv && openconnect && ip && nft && isRoot ? "yes" : undefined)("VPN end to end (ocserv + openconnect in namespaces)", () => {
   const prefix = `ssv${process.pid}`;
   const lab = new NetnsLab(prefix);
   const dir = mkdtempSync(join(tmpdir(), "vpn-e2e-"));
@@ -53,14 +58,14 @@ describeWithTool(ocserv && openconnect && ip && isRoot ? "yes" : undefined)("VPN
     const run = spawnSync("ip", ["netns", "exec", ns, ...command], { encoding: "utf8", timeout: timeoutMs });
     return { status: run.status, output: `${run.stdout ?? ""}${run.stderr ?? ""}` };
   };
-  /** An HTTP GET from the client namespace to the platform service. */
-  const fetchPlatform = () =>
+  /** An HTTP GET from the client namespace to a platform address. */
+  const fetchPlatform = (address = PLATFORM_SERVICE) =>
     inNs(
       client,
       [
         process.execPath,
         "-e",
-        `fetch("http://${PLATFORM_SERVICE}:8080/").then(r => r.text()).then(t => { console.log(t); }, e => { console.log("FAILED " + (e.cause?.code ?? e.message)); process.exit(3); })`,
+        `fetch("http://${address}:8080/").then(r => r.text()).then(t => { console.log(t); }, e => { console.log("FAILED " + (e.cause?.code ?? e.message)); process.exit(3); })`,
       ],
       15_000,
     );
@@ -74,12 +79,20 @@ describeWithTool(ocserv && openconnect && ip && isRoot ? "yes" : undefined)("VPN
       { ns: gateway, ifname: `${prefix}g`, address: `${GATEWAY_EXTERNAL}/24` },
     );
     lab.link(
-      { ns: gateway, ifname: `${prefix}p`, address: "10.201.0.1/24" },
+      { ns: gateway, ifname: `${prefix}p`, address: `${GATEWAY_PLATFORM}/24` },
       { ns: platform, ifname: `${prefix}q`, address: `${PLATFORM_SERVICE}/24` },
     );
+    // MetalLB in L2 mode answers ARP for the Service's address on the platform network.
+    lab.exec(platform, ["ip", "addr", "add", `${LOAD_BALANCER_ADDRESS}/32`, "dev", `${prefix}q`]);
     lab.exec(gateway, ["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
-    // The platform answers the VPN pool through the gateway (the real gateway masquerades instead).
-    lab.exec(platform, ["ip", "route", "add", POOL, "via", "10.201.0.1"]);
+    // The gateway's own firewall, as rendered for its VM: it forwards the pool to the routed
+    // network and masquerades it there, so the platform needs no route back to the pool.
+    const firewall = join(dir, "nftables.conf");
+    writeFileSync(
+      firewall,
+      renderVpnFirewall({ pool: POOL, routes: [ROUTED], sshFrom: [], external: `${prefix}g`, platform: `${prefix}p` }),
+    );
+    lab.exec(gateway, [nft!, "-f", firewall]);
 
     const ca = createCa(join(dir, "ca"), "vpn-client-ca");
     const otherCa = createCa(join(dir, "other-ca"), "someone-elses-ca");
@@ -131,6 +144,21 @@ describeWithTool(ocserv && openconnect && ip && isRoot ? "yes" : undefined)("VPN
       { stdio: "ignore" },
     );
     processes.push(service);
+    // Stands in for the collector's API behind its LoadBalancer Service: it reports the source
+    // address it sees, which is what the NetworkPolicy and loadBalancerSourceRanges must admit.
+    const api = spawn(
+      "ip",
+      [
+        "netns",
+        "exec",
+        platform,
+        process.execPath,
+        "-e",
+        `require("http").createServer((q, s) => s.end("api saw " + q.socket.remoteAddress)).listen(8080, "${LOAD_BALANCER_ADDRESS}")`,
+      ],
+      { stdio: "ignore" },
+    );
+    processes.push(api);
     const daemon = spawn("ip", ["netns", "exec", gateway, ocserv!, "--foreground", "--debug", "1", "-c", config], {
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -243,6 +271,17 @@ describeWithTool(ocserv && openconnect && ip && isRoot ? "yes" : undefined)("VPN
       expect(inNs(client, ["ip", "-4", "route", "show", "default"]).output).not.toMatch(/tunvpn0/);
       const address = inNs(client, ["ip", "-4", "-o", "addr", "show", "dev", "tunvpn0"]).output;
       expect(address).toMatch(/inet 10\.202\.0\.\d+/);
+    } finally {
+      await disconnect(session.child);
+    }
+  }, 60_000);
+
+  it("reaches the API on a load-balancer address, which sees the gateway's platform address", async () => {
+    const session = await connect(alice);
+    try {
+      expect(session.connected).toBe(true);
+      // Masqueraded by the gateway's real nftables rules: not the client's pool address.
+      expect(fetchPlatform(LOAD_BALANCER_ADDRESS)).toMatchObject({ status: 0, output: `api saw ${GATEWAY_PLATFORM}\n` });
     } finally {
       await disconnect(session.child);
     }
