@@ -28,6 +28,34 @@ function pgSchema(config: Extract<BackendConfig, { type: "pg" }>, stackId: strin
   return `${config.schemaPrefix}_${stackId.replace(/-/g, "_")}`;
 }
 
+/**
+ * A pg state for another stack's outputs with conn_str absent, so that the pg backend falls
+ * back to PG_CONN_STR as it does for the stack's own backend.
+ */
+function pgRemoteState(scope: Construct, id: string, schemaName: string, workspace?: string): DataTerraformRemoteStatePg {
+  const state = new DataTerraformRemoteStatePg(scope, id, { connStr: "", schemaName, ...(workspace ? { workspace } : {}) });
+  state.addOverride("config.conn_str", undefined);
+  return state;
+}
+
+/**
+ * cdktf builds the consumer side of a cross-stack reference from the producer backend's props
+ * (cdktf lib/backends/pg-backend.js, getRemoteStateDataSource), which would carry an explicit
+ * empty conn_str into every terraform_remote_state; this keeps it absent there too.
+ */
+class EnvConnStrPgBackend extends PgBackend {
+  constructor(
+    scope: Construct,
+    private readonly config: { connStr: string; schemaName: string },
+  ) {
+    super(scope, config);
+  }
+
+  override getRemoteStateDataSource(scope: Construct, name: string, _fromStack: string): TerraformRemoteState {
+    return pgRemoteState(scope, name, this.config.schemaName, "${terraform.workspace}");
+  }
+}
+
 const S3_COMPATIBLE = {
   usePathStyle: true,
   skipCredentialsValidation: true,
@@ -59,7 +87,7 @@ export function useStateBackend(stack: TerraformStack, config: BackendConfig): v
     case "pg": {
       // The pg backend reads PG_CONN_STR when conn_str is absent; cdktf's type requires the
       // field, so it is removed again rather than synthesized.
-      const backend = new PgBackend(stack, { connStr: "", schemaName: pgSchema(config, stackId) });
+      const backend = new EnvConnStrPgBackend(stack, { connStr: "", schemaName: pgSchema(config, stackId) });
       backend.addOverride("conn_str", undefined);
       return;
     }
@@ -81,10 +109,7 @@ export function remoteStateOf(scope: Construct, id: string, config: BackendConfi
         region: config.region,
         ...(config.endpoint ? { endpoints: { s3: config.endpoint }, ...S3_COMPATIBLE } : {}),
       });
-    case "pg": {
-      const state = new DataTerraformRemoteStatePg(scope, id, { connStr: "", schemaName: pgSchema(config, producerStackId) });
-      state.addOverride("config.conn_str", undefined);
-      return state;
-    }
+    case "pg":
+      return pgRemoteState(scope, id, pgSchema(config, producerStackId));
   }
 }

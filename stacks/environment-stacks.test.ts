@@ -170,6 +170,16 @@ describe("secrets never appear in synthesized files", () => {
     expect((pg.stacks.get("cluster-main")!.terraform as { backend: unknown }).backend).toEqual({
       pg: { schema_name: "streamstats_cluster_main" },
     });
+    // OpenTofu internal/backend/remote-state/pg/backend.go: conn_str defaults to PG_CONN_STR
+    // only when it is not set; an explicit "" would be used as it is (libpq's own defaults).
+    for (const [id, stack] of pg.stacks) {
+      const states = Object.values(((stack.data ?? {}) as Record<string, Record<string, any>>).terraform_remote_state ?? {});
+      if (id === "platform-main" || id === "analytics-main") expect(states.length).toBeGreaterThan(0);
+      for (const state of states) expect({ id, backend: state.backend, config: state.config }).toEqual({ id, backend: "pg", config: { schema_name: expect.stringMatching(/^streamstats_[a-z_]+$/) } });
+    }
+    const preview = synthBranch("feature/x", { ...siteInput(), backend: { type: "pg", schemaPrefix: "streamstats" } });
+    const previewStates = Object.values((preview.stacks.get(`analytics-${preview.environment.slug}`)!.data as Record<string, Record<string, any>>).terraform_remote_state);
+    expect(previewStates.map((state) => state.config)).toEqual([{ schema_name: "streamstats_cluster_staging" }]);
     const s3 = synthBranch("main", {
       ...siteInput(),
       backend: { type: "s3", bucket: "tf-state", region: "us-east-1", keyPrefix: "streamstats" },
