@@ -87,13 +87,14 @@ const noProxyEntry = z.string().regex(/^[A-Za-z0-9.*:/_-]+$/, "must be a host, d
 const siteNetwork = z
   .object({
     /** Used by apt, the k3s installer, k3s and containerd; NO_PROXY gets the cluster's networks added. */
-    proxy: z.object({ http: safeUrl, https: safeUrl, noProxy: z.array(noProxyEntry).default([]) }).strict().optional(),
+    proxy: z
+      .object({ http: safeUrl, https: safeUrl, noProxy: z.array(noProxyEntry).default([]) })
+      .strict()
+      .optional(),
     /** A mirror of k3s releases: install.sh for the pinned version, and the GitHub releases URL's stand-in. */
     k3sArtifacts: z.object({ installScriptUrl: safeUrl, releasesUrl: safeUrl }).strict().optional(),
     /** k3s registries.yaml mirrors: registry host (e.g. docker.io) → endpoints tried in order. */
-    registryMirrors: z
-      .record(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, "must be a registry host name"), z.array(safeUrl).min(1))
-      .optional(),
+    registryMirrors: z.record(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, "must be a registry host name"), z.array(safeUrl).min(1)).optional(),
   })
   .strict();
 

@@ -145,7 +145,8 @@ describe("K3sCluster join tokens, as k3s checks them", () => {
     expect(keys("t-agent-1")).toEqual([]);
     for (const [name, files] of nodes) {
       for (const [path, content] of files) {
-        if (name !== "t-server-1") expect([name, path, /PRIVATE KEY|pem of tls_private_key/.test(content.toString())]).toEqual([name, path, false]);
+        if (name !== "t-server-1")
+          expect([name, path, /PRIVATE KEY|pem of tls_private_key/.test(content.toString())]).toEqual([name, path, false]);
       }
     }
   });

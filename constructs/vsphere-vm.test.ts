@@ -121,9 +121,13 @@ describeWithTool(systemPython)("VsphereVm guestinfo, read by cloud-init's own VM
     );
     const workdir = mkdtempSync(join(tmpdir(), "guestinfo-"));
     writeFileSync(join(workdir, "guestinfo.json"), JSON.stringify(guestinfo));
-    const run = spawnSync(systemPython!, [join(__dirname, "..", "test-support", "cloud-init-vmware.py"), join(workdir, "guestinfo.json"), workdir], {
-      encoding: "utf8",
-    });
+    const run = spawnSync(
+      systemPython!,
+      [join(__dirname, "..", "test-support", "cloud-init-vmware.py"), join(workdir, "guestinfo.json"), workdir],
+      {
+        encoding: "utf8",
+      },
+    );
     expect(run.stderr.split("\n").filter((line) => / (ERROR|Traceback)/.test(line))).toEqual([]);
     const result = JSON.parse(run.stdout) as {
       found: boolean;

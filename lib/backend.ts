@@ -51,7 +51,7 @@ class EnvConnStrPgBackend extends PgBackend {
     super(scope, config);
   }
 
-  override getRemoteStateDataSource(scope: Construct, name: string, _fromStack: string): TerraformRemoteState {
+  override getRemoteStateDataSource(scope: Construct, name: string): TerraformRemoteState {
     return pgRemoteState(scope, name, this.config.schemaName, "${terraform.workspace}");
   }
 }

@@ -5,7 +5,7 @@ import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
 import { CLICKHOUSE_OPERATOR_CHART, METALLB_CHART } from "../constructs/analytics-platform";
 import { findHelm, helmLint, helmTemplate, validateK8s } from "../test-support/helm";
-import { resourcesOfType, synthBranch } from "../test-support/synth";
+import { resourcesOfType, synthBranch, type JsonObject } from "../test-support/synth";
 import { describeWithTool, requireTool } from "../test-support/tools";
 
 type Body = Record<string, unknown> & {
@@ -88,7 +88,7 @@ describe("analytics stack, production", () => {
     const platformAddress = metadata.network.ethernets.ens224.addresses[0].split("/")[0];
     const firewall = Object.values(vpn.locals as Record<string, string>).find((text) => text.includes("masquerade"))!;
     expect(firewall).toContain(`oifname "ens224" ip saddr ${result.site.tiers.production.vpn.pool} masquerade`);
-    const values = parse(releases.get("main-collector")!.body.values[0]) as Record<string, any>;
+    const values = parse(releases.get("main-collector")!.body.values[0]) as JsonObject;
     expect(values.networkPolicy.apiFrom).toContain(`${platformAddress}/32`);
     expect(values.networkPolicy.apiFrom).not.toContain(result.site.tiers.production.vpn.pool);
     expect(values.service.http).toEqual({
@@ -186,13 +186,15 @@ function peakPods(objects: ReturnType<typeof helmTemplate>): Array<{ owner: stri
     for (let index = 0; index < count; index++) pods.push({ owner, spec });
   };
   for (const object of objects) {
-    const spec = object.spec as Record<string, any> | undefined;
+    const spec = object.spec as JsonObject | undefined;
     const owner = `${object.kind}/${object.metadata.name}`;
     if (object.kind === "Deployment") add(owner, spec!.replicas + (spec!.strategy?.rollingUpdate?.maxSurge ?? 0), spec!.template.spec);
     if (object.kind === "StatefulSet") add(owner, spec!.replicas, spec!.template.spec);
     if (object.kind === "ClickHouseInstallation" || object.kind === "ClickHouseKeeperInstallation") {
       const layout = spec!.configuration.clusters[0].layout;
-      const template = spec!.templates.podTemplates.find((candidate: { name: string }) => candidate.name === spec!.defaults.templates.podTemplate);
+      const template = spec!.templates.podTemplates.find(
+        (candidate: { name: string }) => candidate.name === spec!.defaults.templates.podTemplate,
+      );
       add(owner, (layout.shardsCount ?? 1) * (layout.replicasCount ?? 1), template.spec);
     }
   }
@@ -226,7 +228,12 @@ describeWithTool(helm)("a preview's pods, as the namespace's ResourceQuota admit
         for (const key of Object.keys(totals) as Array<keyof typeof totals>) {
           const [section, kind] = key.split(".") as ["requests" | "limits", "cpu" | "memory"];
           const value = container.resources?.[section]?.[kind];
-          expect([pod.owner, container.name, key, value === undefined ? "missing" : "set"]).toEqual([pod.owner, container.name, key, "set"]);
+          expect([pod.owner, container.name, key, value === undefined ? "missing" : "set"]).toEqual([
+            pod.owner,
+            container.name,
+            key,
+            "set",
+          ]);
           // An init container runs alone: the pod counts the larger of it and the app containers.
           const amount = quantity(kind, value!);
           if ((pod.spec.initContainers ?? []).includes(container)) podTotal[key] = Math.max(podTotal[key], amount);
@@ -250,8 +257,8 @@ describeWithTool(helm)("ClickHouse and the operator as the upstream charts and o
     return helmTemplate(helm!, join(stackDir, body.chart), ["-f", values, "--namespace", body.namespace]);
   };
   const objects = render("main-clickhouse");
-  const chi = objects.find((object) => object.kind === "ClickHouseInstallation")!.spec as Record<string, any>;
-  const chk = objects.find((object) => object.kind === "ClickHouseKeeperInstallation")!.spec as Record<string, any>;
+  const chi = objects.find((object) => object.kind === "ClickHouseInstallation")!.spec as JsonObject;
+  const chk = objects.find((object) => object.kind === "ClickHouseKeeperInstallation")!.spec as JsonObject;
 
   it("keeps a shard's replicas, and the keepers, on different nodes", () => {
     // Altinity pkg/model/common/affinity/affinity.go: ShardAntiAffinity adds a required pod
@@ -263,7 +270,7 @@ describeWithTool(helm)("ClickHouse and the operator as the upstream charts and o
   it("runs upstream ClickHouse and Keeper images of one existing release", () => {
     // ClickHouse utils/list-versions/version_date.tsv lists v24.8.14.39-lts, the last 24.8 LTS
     // build; upstream tags carry upstream build numbers (10459 is an Altinity build number).
-    const image = (spec: Record<string, any>) => spec.templates.podTemplates[0].spec.containers[0].image as string;
+    const image = (spec: JsonObject) => spec.templates.podTemplates[0].spec.containers[0].image as string;
     expect(image(chi)).toBe("clickhouse/clickhouse-server:24.8.14.39");
     expect(image(chk)).toBe("clickhouse/clickhouse-keeper:24.8.14.39");
   });

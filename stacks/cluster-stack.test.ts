@@ -54,7 +54,9 @@ describe("cluster stack user-data", () => {
     const locals = Object.values(result.stacks.get("cluster-main")!.locals ?? {}) as string[];
     expect(locals).toHaveLength(6);
     for (const text of locals) {
-      expect(text).toContain("NO_PROXY='localhost,127.0.0.1,10.20.0.0/24,10.42.0.0/16,10.43.0.0/16,.svc,.cluster.local,.streamstats.internal'");
+      expect(text).toContain(
+        "NO_PROXY='localhost,127.0.0.1,10.20.0.0/24,10.42.0.0/16,10.43.0.0/16,.svc,.cluster.local,.streamstats.internal'",
+      );
       expect(text).toMatch(/apt:\n {2}http_proxy: http:\/\/proxy\.internal:3128/);
     }
   });

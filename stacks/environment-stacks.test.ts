@@ -1,4 +1,4 @@
-import { filesBelow, resourcesOfType, siteInput, synthBranch, type SynthResult } from "../test-support/synth";
+import { filesBelow, resourcesOfType, siteInput, synthBranch, type SynthResult, type JsonObject } from "../test-support/synth";
 import type { StackJson } from "../lib/plan-summary/synth-output";
 
 /** The cluster a stack's kubernetes and helm resources live in (its provider's API host). */
@@ -173,12 +173,19 @@ describe("secrets never appear in synthesized files", () => {
     // OpenTofu internal/backend/remote-state/pg/backend.go: conn_str defaults to PG_CONN_STR
     // only when it is not set; an explicit "" would be used as it is (libpq's own defaults).
     for (const [id, stack] of pg.stacks) {
-      const states = Object.values(((stack.data ?? {}) as Record<string, Record<string, any>>).terraform_remote_state ?? {});
+      const states = Object.values(((stack.data ?? {}) as Record<string, JsonObject>).terraform_remote_state ?? {});
       if (id === "platform-main" || id === "analytics-main") expect(states.length).toBeGreaterThan(0);
-      for (const state of states) expect({ id, backend: state.backend, config: state.config }).toEqual({ id, backend: "pg", config: { schema_name: expect.stringMatching(/^streamstats_[a-z_]+$/) } });
+      for (const state of states)
+        expect({ id, backend: state.backend, config: state.config }).toEqual({
+          id,
+          backend: "pg",
+          config: { schema_name: expect.stringMatching(/^streamstats_[a-z_]+$/) },
+        });
     }
     const preview = synthBranch("feature/x", { ...siteInput(), backend: { type: "pg", schemaPrefix: "streamstats" } });
-    const previewStates = Object.values((preview.stacks.get(`analytics-${preview.environment.slug}`)!.data as Record<string, Record<string, any>>).terraform_remote_state);
+    const previewStates = Object.values(
+      (preview.stacks.get(`analytics-${preview.environment.slug}`)!.data as Record<string, JsonObject>).terraform_remote_state,
+    );
     expect(previewStates.map((state) => state.config)).toEqual([{ schema_name: "streamstats_cluster_staging" }]);
     const s3 = synthBranch("main", {
       ...siteInput(),
@@ -222,11 +229,12 @@ describe("cross-stack wiring on a full app synth", () => {
   it("gives the analytics providers the API endpoint only once the platform's readiness gate has read /readyz", () => {
     const platform = result.stacks.get("platform-main")!;
     const providers = analytics.provider as Record<string, Array<Record<string, string>>>;
-    const output = /^\$\{trimsuffix\(data\.terraform_remote_state\.cross-stack-reference-input-platform-main\.outputs\.([^)]+), "\/readyz"\)\}$/.exec(
-      providers.kubernetes[0].host,
-    );
+    const output =
+      /^\$\{trimsuffix\(data\.terraform_remote_state\.cross-stack-reference-input-platform-main\.outputs\.([^)]+), "\/readyz"\)\}$/.exec(
+        providers.kubernetes[0].host,
+      );
     expect(output).not.toBeNull();
-    const [gateId, gate] = Object.entries((platform.data as Record<string, Record<string, Record<string, any>>>).http)[0];
+    const [gateId, gate] = Object.entries((platform.data as Record<string, Record<string, JsonObject>>).http)[0];
     expect((platform.output as Record<string, { value: string }>)[output![1].replace(/"$/, "")].value).toBe(`\${data.http.${gateId}.url}`);
     // k3s pkg/daemons/control/server.go runs kube-apiserver with anonymous-auth=false, so the
     // gate must present a client certificate; the cluster CA verifies the server.

@@ -47,3 +47,7 @@ export function filesBelow(directory: string): Array<{ path: string; text: strin
 export function resourcesOfType(stack: StackJson | undefined, type: string): Array<[string, Record<string, unknown>]> {
   return Object.entries(stack?.resource?.[type] ?? {});
 }
+
+/** Synthesized JSON read back in a test, where its shape is asserted rather than typed. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type JsonObject = Record<string, any>;
