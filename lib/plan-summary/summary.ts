@@ -1,7 +1,6 @@
 import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
 import type { ExposedPort } from "../exposed-port";
-import type { SynthDiff } from "./diff";
 import { addressesOf, type StackJson, type SynthOutput } from "./synth-output";
 
 const SENSITIVE = "(sensitive)";
@@ -48,7 +47,7 @@ function resourcesOfType(stack: StackJson, type: string): Array<[string, Record<
   return Object.entries(stack.resource?.[type] ?? {});
 }
 
-function exposedPorts(stack: StackJson): string[][] {
+export function exposedPorts(stack: StackJson): string[][] {
   const rows: string[][] = [];
   for (const [address, body] of addressesOf(stack)) {
     const comment = body["//"] as { exposes?: ExposedPort[] } | undefined;
@@ -147,20 +146,4 @@ export function renderSummary(output: SynthOutput): string {
   const sections = [`# Plan summary\n\nStacks: ${[...output.stacks.keys()].map((id) => `\`${id}\``).join(", ")}\n`];
   for (const [stackId, stack] of output.stacks) sections.push(stackSection(stackId, stack));
   return sections.join("\n");
-}
-
-export function renderDiff(diff: SynthDiff, againstLabel: string): string {
-  const list = (items: readonly string[]) => (items.length === 0 ? "_none_\n" : items.map((item) => `- \`${item}\``).join("\n") + "\n");
-  return [
-    `# Changes against ${againstLabel}\n`,
-    `**${diff.added.length} added, ${diff.removed.length} removed, ${diff.changed.length} changed**\n`,
-    "## Added\n",
-    list(diff.added),
-    "## Removed\n",
-    list(diff.removed),
-    "## Changed\n",
-    diff.changed.length === 0
-      ? "_none_\n"
-      : diff.changed.map((change) => `- \`${change.address}\`: ${change.paths.map((path) => `\`${path}\``).join(", ")}`).join("\n") + "\n",
-  ].join("\n");
 }

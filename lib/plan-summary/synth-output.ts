@@ -1,4 +1,4 @@
-import { readFileSync, existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 /** One stack's synthesized Terraform JSON (cdk.tf.json). */
@@ -7,12 +7,16 @@ export type StackJson = Record<string, unknown> & {
   data?: Record<string, Record<string, Record<string, unknown>>>;
   output?: Record<string, Record<string, unknown>>;
   variable?: Record<string, Record<string, unknown>>;
+  locals?: Record<string, unknown>;
+  provider?: Record<string, Array<Record<string, unknown>>>;
   terraform?: Record<string, unknown>;
 };
 
 export interface SynthOutput {
   readonly directory: string;
   readonly stacks: ReadonlyMap<string, StackJson>;
+  /** Each stack's dependencies, from manifest.json (the order `cdktf deploy` follows). */
+  readonly dependencies: ReadonlyMap<string, readonly string[]>;
 }
 
 interface Manifest {
@@ -27,10 +31,17 @@ export function readSynthOutput(directory: string): SynthOutput {
   }
   const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as Manifest;
   const stacks = new Map<string, StackJson>();
+  const dependencies = new Map<string, readonly string[]>();
   for (const [id, entry] of Object.entries(manifest.stacks).sort(([a], [b]) => a.localeCompare(b))) {
     stacks.set(id, JSON.parse(readFileSync(join(directory, entry.synthesizedStackPath), "utf8")) as StackJson);
+    dependencies.set(id, entry.dependencies ?? []);
   }
-  return { directory, stacks };
+  return { directory, stacks, dependencies };
+}
+
+/** A synth output with no stacks: the "before" of a branch that has never been deployed. */
+export function emptySynthOutput(directory = "(nothing)"): SynthOutput {
+  return { directory, stacks: new Map(), dependencies: new Map() };
 }
 
 /** Every resource and data source of a stack as `type.name` (data sources as `data.type.name`). */
@@ -43,4 +54,18 @@ export function addressesOf(stack: StackJson): Map<string, Record<string, unknow
     for (const [name, body] of Object.entries(byName)) addresses.set(`data.${type}.${name}`, body);
   }
   return addresses;
+}
+
+/** Stack ids in deploy order (dependencies first), ties by name. */
+export function deployOrder(output: SynthOutput): string[] {
+  const order: string[] = [];
+  const visiting = new Set<string>();
+  const visit = (id: string) => {
+    if (order.includes(id) || visiting.has(id)) return;
+    visiting.add(id);
+    for (const dependency of output.dependencies.get(id) ?? []) if (output.stacks.has(dependency)) visit(dependency);
+    order.push(id);
+  };
+  for (const id of [...output.stacks.keys()].sort()) visit(id);
+  return order;
 }
