@@ -1,4 +1,5 @@
 import { App } from "cdktf";
+import { readNodeGenerations } from "./config/node-generations";
 import { validateSiteConfig } from "./config/schema";
 import { site } from "./config/site";
 import { resolveEnvironment } from "./lib/environment";
@@ -6,5 +7,5 @@ import { addEnvironmentStacks } from "./stacks/environment-stacks";
 
 const app = new App();
 const environment = resolveEnvironment();
-addEnvironmentStacks(app, environment, validateSiteConfig(site));
+addEnvironmentStacks(app, environment, validateSiteConfig({ ...site, nodeGenerations: readNodeGenerations() }));
 app.synth();

@@ -167,6 +167,12 @@ export const siteConfigSchema = z
       .strict(),
     tiers: z.object({ production: clusterTier, staging: clusterTier, preview: previewTier }).strict(),
     backend,
+    /**
+     * How many times each node was deliberately replaced (`npm run node:replace`); a VM is
+     * replaced when its generation changes, never by a change of its user-data. Kept in
+     * config/node-generations.json.
+     */
+    nodeGenerations: z.record(z.string(), z.number().int().min(0).max(1_000_000)).default({}),
   })
   .strict();
 
@@ -276,6 +282,14 @@ function crossFieldProblems(site: SiteConfig): string[] {
     problems.push(
       `tiers.staging.network.cidr: ${show(site.tiers.staging.network.cidr)} overlaps tiers.production.network.cidr ${show(site.tiers.production.network.cidr)}`,
     );
+  }
+  for (const [node, generation] of Object.entries(site.nodeGenerations)) {
+    const match = /^(main|staging)-(?:(server|agent)-(\d+)|vpn)$/.exec(node);
+    const tier = match ? site.tiers[match[1] === "main" ? "production" : "staging"] : undefined;
+    const count = match && tier ? (match[2] === undefined ? 1 : match[2] === "server" ? tier.controlPlane.count : tier.workers.count) : 0;
+    if (!match || Number(match[3] ?? 1) < 1 || Number(match[3] ?? 1) > count) {
+      problems.push(`nodeGenerations.${node}: ${show(generation)} names no node of production (main-…) or staging (staging-…)`);
+    }
   }
   const seen = new Set<string>();
   site.vpn.users.forEach((user, index) => {

@@ -2,6 +2,7 @@ import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1";
 import { Construct } from "constructs";
 import { join } from "node:path";
 import { HelmChartRelease, type RepositoryChart } from "./helm-chart-release";
+import { K3S_VERSION } from "./k3s-user-data";
 
 /** Pinned cluster-wide charts. */
 export const METALLB_CHART: RepositoryChart = { repository: "https://metallb.github.io/metallb", chart: "metallb", version: "0.16.1" };
@@ -25,7 +26,8 @@ export interface AnalyticsPlatformProps {
 
 /**
  * What a cluster needs once for every analytics environment on it: MetalLB with its pool and
- * L2 advertisement, and the Altinity ClickHouse operator. CRD-backed objects go through a
+ * L2 advertisement, the Altinity ClickHouse operator, and the system-upgrade-controller with
+ * the Plans that keep every node on K3S_VERSION. CRD-backed objects go through a
  * small local chart that depends on the release installing the CRDs (a kubernetes_manifest
  * would fail at plan time before they exist).
  */
@@ -33,21 +35,19 @@ export class AnalyticsPlatform extends Construct {
   readonly metallb: HelmChartRelease;
   readonly metallbConfig: HelmChartRelease;
   readonly clickhouseOperator: HelmChartRelease;
+  /** Upgrades k3s in place to K3S_VERSION, one node at a time. */
+  readonly systemUpgrade: HelmChartRelease;
 
   constructor(scope: Construct, id: string, props: AnalyticsPlatformProps) {
     super(scope, id);
     if (props.loadBalancerAddresses.length === 0) throw new Error(`AnalyticsPlatform ${id}: loadBalancerAddresses is empty`);
-    const namespace = new NamespaceV1(this, "metallb-namespace", {
-      metadata: {
-        name: "metallb-system",
-        // The speaker needs host networking and NET_RAW.
-        labels: {
-          "pod-security.kubernetes.io/enforce": "privileged",
-          "pod-security.kubernetes.io/audit": "privileged",
-          "pod-security.kubernetes.io/warn": "privileged",
-        },
-      },
-    });
+    const privileged = {
+      "pod-security.kubernetes.io/enforce": "privileged",
+      "pod-security.kubernetes.io/audit": "privileged",
+      "pod-security.kubernetes.io/warn": "privileged",
+    };
+    // The speaker needs host networking and NET_RAW.
+    const namespace = new NamespaceV1(this, "metallb-namespace", { metadata: { name: "metallb-system", labels: privileged } });
     this.metallb = new HelmChartRelease(this, "metallb", {
       name: "metallb",
       namespace: "metallb-system",
@@ -67,6 +67,15 @@ export class AnalyticsPlatform extends Construct {
       createNamespace: true,
       chart: CLICKHOUSE_OPERATOR_CHART,
       values: { crdHook: { image: { ...CRD_HOOK_IMAGE, pullPolicy: "IfNotPresent" } } },
+    });
+    // Upgrade jobs run privileged with the host's root mounted (k3s docs, upgrades/automated.md).
+    const upgradeNamespace = new NamespaceV1(this, "system-upgrade-namespace", { metadata: { name: "system-upgrade", labels: privileged } });
+    this.systemUpgrade = new HelmChartRelease(this, "system-upgrade", {
+      name: "system-upgrade",
+      namespace: "system-upgrade",
+      chart: { directory: join(LOCAL_CHARTS, "system-upgrade") },
+      values: { k3sVersion: K3S_VERSION },
+      dependsOn: [upgradeNamespace],
     });
   }
 }

@@ -10,6 +10,8 @@ import { TlsIssuedCertificate } from "./tls-issued-certificate";
 export interface K3sNode {
   readonly name: string;
   readonly address: string;
+  /** Deliberate replacements so far; a replaced first server joins instead of initialising. @default 0 */
+  readonly generation?: number;
 }
 
 export interface K3sClusterProps {
@@ -122,7 +124,15 @@ export class K3sCluster extends Construct {
       clusterCaCertBase64: caFilesBase64["server-ca.crt"],
       network: props.siteNetwork,
     };
-    const firstServerUrl = `https://${props.servers[0].address}:${K3S_API_PORT}`;
+    // The first server initialises the cluster once; once replaced (generation > 0) it joins
+    // the others like any server, and the CA then comes from the datastore.
+    const initialises = (index: number) => index === 0 && (props.servers[0].generation ?? 0) === 0;
+    if ((props.servers[0].generation ?? 0) > 0 && props.servers.length < 2) {
+      throw new Error(
+        `${where}: ${props.servers[0].name} is the only server; replacing it would start an empty cluster. Restore it from an etcd snapshot instead (README: restore etcd)`,
+      );
+    }
+    const joinUrl = (self: number) => `https://${props.servers[self === 0 ? 1 : 0].address}:${K3S_API_PORT}`;
     const tlsSans = [...new Set([apiAddress, ...props.servers.map((server) => server.address), ...(props.extraTlsSans ?? [])])];
     // One local per node: another stack then references one value per node, not every PEM.
     const asLocal = (node: K3sNode, document: string) => new TerraformLocal(this, `user_data_${node.name}`, document).asString;
@@ -132,15 +142,15 @@ export class K3sCluster extends Construct {
         renderK3sUserData({
           ...common,
           role: "server",
-          bootstrap: index === 0 ? "cluster-init" : "join",
-          ...(index === 0 ? {} : { serverUrl: firstServerUrl }),
+          bootstrap: initialises(index) ? "cluster-init" : "join",
+          ...(initialises(index) ? {} : { serverUrl: joinUrl(index) }),
           nodeName: server.name,
           nodeIp: server.address,
           nodeLabels: ["streamstats.io/role=server"],
           nodeTaints: taintServers ? ["node-role.kubernetes.io/control-plane=true:NoSchedule"] : [],
           tlsSans,
-          // Only the first server needs the CA keys; joining servers get them from the datastore.
-          ...(index === 0 ? { caFilesBase64 } : {}),
+          // Only the initialising server needs the CA keys; joining servers get them from the datastore.
+          ...(initialises(index) ? { caFilesBase64 } : {}),
           joinTokenBase64: token("server", serverSecret),
           agentSecretBase64: Fn.base64encode(agentSecret.result),
         }),

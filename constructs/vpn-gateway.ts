@@ -3,7 +3,7 @@ import { SelfSignedCert } from "@cdktf/provider-tls/lib/self-signed-cert";
 import { Fn } from "cdktf";
 import { Construct } from "constructs";
 import { isIpv4Cidr } from "../lib/ipv4";
-import { encodedFile, plainFile, renderCloudConfig } from "./cloud-config";
+import { encodedFile, plainFile, renderCloudConfig, type WriteFile } from "./cloud-config";
 import { OCSERV_PATHS, renderAllowedUsers, renderConnectScript, renderOcservConfig, type OcservConfigProps } from "./ocserv-config";
 import { TlsCertificateAuthority } from "./tls-certificate-authority";
 import { TlsIssuedCertificate } from "./tls-issued-certificate";
@@ -35,6 +35,8 @@ export interface VpnGatewayProps {
   /** Operator-supplied server certificate; by default one is generated (clients pin its key). */
   readonly serverCertificate?: { readonly certPem: string; readonly keyPem: string };
   readonly ocserv?: Partial<Pick<OcservConfigProps, "secondFactor" | "maxClients" | "maxSameClients" | "ocservVersion">>;
+  /** Deliberate replacements so far (`npm run node:replace`). @default 0 */
+  readonly generation?: number;
   /** Guest interface names of the external and platform NICs (vmxnet3 PCI order). */
   readonly interfaces?: { readonly external: string; readonly platform: string };
 }
@@ -92,6 +94,8 @@ export class VpnGateway extends Construct {
   readonly userCertificates: ReadonlyMap<string, TlsIssuedCertificate>;
   readonly serverCertPem: string;
   readonly userData: string;
+  /** The VPN's own files (ocserv, certificates, allowlist, firewall): a change rebuilds the VM. */
+  readonly vpnFiles: readonly WriteFile[];
 
   constructor(scope: Construct, id: string, props: VpnGatewayProps) {
     super(scope, id);
@@ -160,24 +164,25 @@ export class VpnGateway extends Construct {
     );
 
     const encoded = (path: string, pem: string, permissions = "0644") => encodedFile(path, Fn.base64encode(pem), permissions);
+    this.vpnFiles = [
+      plainFile(OCSERV_PATHS.config, ocservConf),
+      encoded(OCSERV_PATHS.serverCert, this.serverCertPem),
+      encoded(OCSERV_PATHS.serverKey, serverKeyPem, "0600"),
+      encoded(OCSERV_PATHS.clientCa, this.clientCa.certPem),
+      plainFile(OCSERV_PATHS.allowedUsers, renderAllowedUsers(props.users)),
+      plainFile(OCSERV_PATHS.connectScript, renderConnectScript(), "0755"),
+      plainFile("/etc/sysctl.d/90-vpn-forwarding.conf", "net.ipv4.ip_forward = 1\n"),
+      plainFile(
+        "/etc/nftables.conf",
+        renderVpnFirewall({ pool: props.pool, routes: props.routes, sshFrom: props.sshFrom, ...interfaces }),
+        "0755",
+      ),
+    ];
     this.userData = renderCloudConfig(props.name, {
       ntpServers: props.ntpServers,
       sshAuthorizedKeys: props.sshAuthorizedKeys,
       packages: ["ocserv", "nftables"],
-      files: [
-        plainFile(OCSERV_PATHS.config, ocservConf),
-        encoded(OCSERV_PATHS.serverCert, this.serverCertPem),
-        encoded(OCSERV_PATHS.serverKey, serverKeyPem, "0600"),
-        encoded(OCSERV_PATHS.clientCa, this.clientCa.certPem),
-        plainFile(OCSERV_PATHS.allowedUsers, renderAllowedUsers(props.users)),
-        plainFile(OCSERV_PATHS.connectScript, renderConnectScript(), "0755"),
-        plainFile("/etc/sysctl.d/90-vpn-forwarding.conf", "net.ipv4.ip_forward = 1\n"),
-        plainFile(
-          "/etc/nftables.conf",
-          renderVpnFirewall({ pool: props.pool, routes: props.routes, sshFrom: props.sshFrom, ...interfaces }),
-          "0755",
-        ),
-      ],
+      files: this.vpnFiles,
       runcmd: [
         ["sysctl", "--system"],
         ["systemctl", "enable", "--now", "nftables"],
@@ -200,6 +205,10 @@ export class VpnGateway extends Construct {
       dnsServers: props.dnsServers,
       searchDomains: props.searchDomains,
       userData: this.userData,
+      // Stateless, and ocserv's files reach it only at creation: a change to them (users, CA,
+      // certificate, firewall) rebuilds it. SSH keys, NTP and DNS do not.
+      replaceWhenChanged: this.vpnFiles.map((file) => `${file.path}\n${file.content}`).join("\n"),
+      generation: props.generation ?? 0,
       exposes: [
         { port: 443, protocol: "tcp", description: "AnyConnect (TLS)" },
         { port: 443, protocol: "udp", description: "AnyConnect (DTLS)" },

@@ -20,12 +20,14 @@ export interface VsphereNodePoolProps {
   readonly templateDiskGiB: number;
   /** user-data for node i. */
   readonly userData: readonly string[];
-  /** Keep the pool's VMs on different ESXi hosts (a DRS anti-affinity rule). Default false. */
+  /** Keep the pool's VMs on different ESXi hosts (a DRS anti-affinity rule). @default false */
   readonly antiAffinity?: boolean;
   /** Ports every node serves to clients. */
   readonly exposes?: readonly ExposedPort[];
-  /** Network role of the single NIC. Default `platform`. */
+  /** Network role of the single NIC. @default "platform" */
   readonly network?: string;
+  /** Each node's generation (see VsphereVm). @default all 0 */
+  readonly generations?: readonly number[];
 }
 
 /** A set of same-sized VMs on the platform network, optionally spread over hosts. */
@@ -62,6 +64,7 @@ export class VsphereNodePool extends Construct {
           searchDomains: props.searchDomains,
           userData: props.userData[index],
           exposes: props.exposes,
+          generation: props.generations?.[index] ?? 0,
         }),
     );
 

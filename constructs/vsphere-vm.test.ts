@@ -98,7 +98,14 @@ describe("VsphereVm guestinfo in the plan", () => {
   it("never lets the provider restore the guestinfo the guest redacted", () => {
     const vm = Object.values(build().resource.vsphere_virtual_machine)[0];
     expect((vm.lifecycle as { ignore_changes: string[] }).ignore_changes).toEqual(["extra_config"]);
-    expect(vm.replace_trigger).toMatch(/^\$\{sha256\(local\.vm_user_data_[0-9A-F]{8}\)\}$/);
+    expect(vm.replace_trigger).toBe("test-vpn/generation-0");
+  });
+
+  it("is replaced by a new generation, and by new user-data only when asked to", () => {
+    const trigger = (change: Partial<VsphereVmProps>) => Object.values(build(change).resource.vsphere_virtual_machine)[0].replace_trigger;
+    expect(trigger({ generation: 2 })).toBe("test-vpn/generation-2");
+    expect(trigger({ replaceWhenChanged: "ocserv.conf v2" })).toMatch(/^test-vpn\/generation-0\/\$\{sha256\(local\.vm_rebuild_on_[0-9A-F]{8}\)\}$/);
+    expect(() => build({ generation: -1 })).toThrow(/generation -1 must be a whole number/);
   });
 });
 

@@ -41,6 +41,17 @@ export interface VsphereVmProps {
   readonly userData: string;
   /** Ports the VM serves to clients; listed for reviewers by `npm run plan:summary`. */
   readonly exposes?: readonly ExposedPort[];
+  /**
+   * Deliberate replacements so far (`npm run node:replace`): the VM is replaced when this
+   * changes. @default 0
+   */
+  readonly generation?: number;
+  /**
+   * Configuration whose change rebuilds the VM, for stateless VMs that have no other way to
+   * receive it (the VPN gateway's ocserv files); cluster nodes have none and are reconfigured
+   * in place through the cluster. May contain Terraform tokens. @default none
+   */
+  readonly replaceWhenChanged?: string;
 }
 
 const DEFAULT_INTERFACE_NAMES = ["ens192", "ens224", "ens256", "ens161"];
@@ -76,8 +87,9 @@ export function gzipBase64(text: string): string {
 
 /**
  * One VM cloned from the site's template, configured on first boot by cloud-init through
- * guestinfo. Changing user-data replaces the VM (replace_trigger) instead of rebooting it with
- * new guestinfo that cloud-init would ignore after first boot.
+ * guestinfo. User-data applies at creation only (extra_config changes are ignored, since
+ * cloud-init would not re-run them); the VM is replaced when its generation changes, or, where
+ * asked, when its user-data does.
  */
 export class VsphereVm extends Construct {
   readonly vm: VirtualMachine;
@@ -104,6 +116,8 @@ export class VsphereVm extends Construct {
     const gateways = props.nics.filter((nic) => nic.gateway !== undefined).length;
     if (gateways !== 1) throw new Error(`${where}: exactly one of nics must carry the default gateway (found ${gateways})`);
     if (Token.isUnresolved(props.name)) throw new Error(`${where}: name must be known at synth time`);
+    const generation = props.generation ?? 0;
+    if (!Number.isInteger(generation) || generation < 0) throw new Error(`${where}: generation ${generation} must be a whole number ≥ 0`);
 
     const { site } = props;
     this.addresses = props.nics.map((nic) => nic.address.split("/")[0]);
@@ -145,10 +159,14 @@ export class VsphereVm extends Construct {
         "guestinfo.userdata": Fn.base64gzip(userData),
         "guestinfo.userdata.encoding": "gzip+base64",
       },
-      replaceTrigger: Fn.sha256(userData),
+      // A literal: routine configuration changes never replace a cluster node by themselves.
+      replaceTrigger:
+        props.replaceWhenChanged === undefined
+          ? `${props.name}/generation-${generation}`
+          : `${props.name}/generation-${generation}/${Fn.sha256(new TerraformLocal(this, "rebuild_on", props.replaceWhenChanged).asString)}`,
       lifecycle: {
         // The guest redacts guestinfo.userdata after first boot; the provider must not then
-        // "restore" it (and reboot the VM) on every apply. New user-data goes through replace_trigger.
+        // "restore" it (and reboot the VM) on every apply. User-data applies at creation.
         ignoreChanges: ["extra_config"],
         precondition: [
           {

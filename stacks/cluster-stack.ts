@@ -26,7 +26,7 @@ export class ClusterStack extends TerraformStack {
     useStateBackend(this, props.site.backend);
     new TlsProvider(this, "tls");
     new RandomProvider(this, "random");
-    const plan = planNodes(props.environment, props.tier);
+    const plan = planNodes(props.environment, props.tier, props.site.nodeGenerations);
 
     this.cluster = new K3sCluster(this, "k3s", {
       clusterName: props.environment.slug,

@@ -47,13 +47,14 @@ describe("production platform", () => {
     }
   });
 
-  it("feeds cloud-init through guestinfo with gzip+base64, and replaces the VM when user-data changes", () => {
+  it("feeds cloud-init through guestinfo with gzip+base64, and replaces a VM only when its generation changes", () => {
     for (const vm of vms) {
       expect(vm.extra["guestinfo.userdata.encoding"]).toBe("gzip+base64");
       expect(vm.extra["guestinfo.metadata.encoding"]).toBe("gzip+base64");
       expect(vm.extra["guestinfo.userdata"]).toMatch(/^\$\{base64gzip\(local\.[^)]+\)\}$/);
-      const local = /local\.([^)]+)/.exec(vm.extra["guestinfo.userdata"])![1];
-      expect(vm.body.replace_trigger).toBe(`\${sha256(local.${local})}`);
+      // vsphere 2.15 docs: replace_trigger forces a new VM when it changes; a literal never does by itself.
+      expect(vm.body.replace_trigger).toBe(`${String(vm.body.name)}/generation-0`);
+      expect((vm.body.lifecycle as { ignore_changes: string[] }).ignore_changes).toEqual(["extra_config"]);
       expect(vm.metadata["local-hostname"]).toBe(vm.body.name);
     }
   });

@@ -34,7 +34,7 @@ export class PlatformStack extends TerraformStack {
     super(scope, id);
     useStateBackend(this, props.site.backend);
     const { site, tier, environment } = props;
-    const plan = planNodes(environment, tier);
+    const plan = planNodes(environment, tier, site.nodeGenerations);
     this.vsphere = new VsphereSite(
       this,
       "vsphere",
@@ -53,6 +53,7 @@ export class PlatformStack extends TerraformStack {
         role,
         names: nodes.map((node) => node.name),
         addresses: nodes.map((node) => node.address),
+        generations: nodes.map((node) => node.generation),
         prefixLength: plan.prefixLength,
         gateway: tier.network.gateway,
         dnsServers: site.dns.servers,

@@ -24,7 +24,7 @@ export class VpnStack extends TerraformStack {
     useStateBackend(this, props.site.backend);
     new TlsProvider(this, "tls");
     const { site, tier, environment } = props;
-    const plan = planNodes(environment, tier);
+    const plan = planNodes(environment, tier, site.nodeGenerations);
     // The platform stack owns the environment's folder; the gateway gets one of its own.
     const vsphere = new VsphereSite(
       this,
@@ -40,6 +40,7 @@ export class VpnStack extends TerraformStack {
     this.gateway = new VpnGateway(this, "gateway", {
       site: vsphere,
       name: plan.vpnGateway.name,
+      generation: plan.vpnGateway.generation,
       size: tier.vpnGateway.vm,
       templateDiskGiB: site.vsphere.template.diskGiB,
       externalAddress: tier.vpn.externalAddress,

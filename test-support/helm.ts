@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
+import Ajv, { type ValidateFunction } from "ajv";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 
@@ -62,10 +63,25 @@ export function helmLint(helm: string, chart: string, args: string[] = []): { st
 /** CRDs we render that kubernetes-models has no schema for; every other kind must validate. */
 export const CUSTOM_RESOURCES = new Set(["monitoring.coreos.com/v1/ServiceMonitor"]);
 
-/** Validates an object against the Kubernetes 1.33 schemas of kubernetes-models 4.5. */
+const ajv = new Ajv({ allErrors: true, strict: false });
+/** Custom resources checked against schemas we wrote from the upstream types (see each $comment). */
+const CUSTOM_SCHEMAS: Record<string, ValidateFunction> = {
+  "upgrade.cattle.io/v1/Plan": ajv.compile(JSON.parse(readFileSync(join(__dirname, "schemas", "upgrade-cattle-io-plan.schema.json"), "utf8"))),
+};
+
+/** Validates a custom resource against its schema, throwing with every error; unknown kinds throw. */
+export function validateCustomResource(object: K8sObject): void {
+  const validate = CUSTOM_SCHEMAS[`${object.apiVersion}/${object.kind}`];
+  if (!validate) throw new Error(`no schema for ${object.apiVersion}/${object.kind}`);
+  const valid = validate(object as unknown);
+  if (!valid) throw new Error(`${object.kind}/${object.metadata.name}: ${ajv.errorsText(validate.errors, { separator: "; " })}`);
+}
+
+/** Validates an object against the Kubernetes 1.33 schemas of kubernetes-models 4.5, or its custom schema. */
 export function validateK8s(object: K8sObject): void {
   const key = `${object.apiVersion}/${object.kind}`;
   if (CUSTOM_RESOURCES.has(key)) return;
+  if (key in CUSTOM_SCHEMAS) return validateCustomResource(object);
   const modulePath = `kubernetes-models/${object.apiVersion}/${object.kind}`;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const model = require(modulePath)[object.kind] as new (value: unknown) => { validate(): void };
