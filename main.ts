@@ -1,5 +1,5 @@
 import { App } from "cdktf";
-import { readNodeGenerations } from "./config/node-generations";
+import { readNodeGenerations } from "./config/node-generations-file";
 import { validateSiteConfig } from "./config/schema";
 import { site } from "./config/site";
 import { resolveEnvironment } from "./lib/environment";

@@ -69,7 +69,9 @@ export class AnalyticsPlatform extends Construct {
       values: { crdHook: { image: { ...CRD_HOOK_IMAGE, pullPolicy: "IfNotPresent" } } },
     });
     // Upgrade jobs run privileged with the host's root mounted (k3s docs, upgrades/automated.md).
-    const upgradeNamespace = new NamespaceV1(this, "system-upgrade-namespace", { metadata: { name: "system-upgrade", labels: privileged } });
+    const upgradeNamespace = new NamespaceV1(this, "system-upgrade-namespace", {
+      metadata: { name: "system-upgrade", labels: privileged },
+    });
     this.systemUpgrade = new HelmChartRelease(this, "system-upgrade", {
       name: "system-upgrade",
       namespace: "system-upgrade",

@@ -1,5 +1,7 @@
 import { ComputeClusterVmAntiAffinityRule } from "@cdktf/provider-vsphere/lib/compute-cluster-vm-anti-affinity-rule";
+import { AssetType, TerraformAsset } from "cdktf";
 import { Construct } from "constructs";
+import { join } from "node:path";
 import type { ExposedPort } from "../lib/exposed-port";
 import type { VsphereSite } from "./vsphere-site";
 import { VsphereVm, type VmSize } from "./vsphere-vm";
@@ -28,7 +30,15 @@ export interface VsphereNodePoolProps {
   readonly network?: string;
   /** Each node's generation (see VsphereVm). @default all 0 */
   readonly generations?: readonly number[];
+  /**
+   * Drain each node and remove it from its k3s cluster before its VM is destroyed; for servers
+   * this refuses when etcd would lose its quorum. @default no destroy-time step
+   */
+  readonly drainOnDestroy?: { readonly role: "server" | "agent"; readonly defaultKubeconfig: string };
 }
+
+/** The destroy-time drain script, shipped with the stack (Terraform runs in cdktf.out/stacks/<id>). */
+export const DRAIN_SCRIPT = join(__dirname, "scripts", "drain-node.sh");
 
 /** A set of same-sized VMs on the platform network, optionally spread over hosts. */
 export class VsphereNodePool extends Construct {
@@ -49,6 +59,7 @@ export class VsphereNodePool extends Construct {
     if (new Set(props.names).size !== count) throw new Error(`VsphereNodePool ${id}: names are not distinct: ${props.names.join(", ")}`);
     if (props.antiAffinity && count < 2) throw new Error(`VsphereNodePool ${id}: antiAffinity needs at least 2 nodes (has ${count})`);
 
+    const drain = props.drainOnDestroy ? new TerraformAsset(this, "drain-script", { path: DRAIN_SCRIPT, type: AssetType.FILE }) : undefined;
     this.nodes = props.names.map(
       (name, index) =>
         new VsphereVm(this, name, {
@@ -65,6 +76,18 @@ export class VsphereNodePool extends Construct {
           userData: props.userData[index],
           exposes: props.exposes,
           generation: props.generations?.[index] ?? 0,
+          ...(drain && props.drainOnDestroy
+            ? {
+                provisioners: [
+                  {
+                    type: "local-exec" as const,
+                    when: "destroy" as const,
+                    command: `sh ${drain.path} ${name} ${props.drainOnDestroy.role}`,
+                    environment: { DEFAULT_KUBECONFIG: props.drainOnDestroy.defaultKubeconfig },
+                  },
+                ],
+              }
+            : {}),
         }),
     );
 

@@ -104,7 +104,9 @@ describe("VsphereVm guestinfo in the plan", () => {
   it("is replaced by a new generation, and by new user-data only when asked to", () => {
     const trigger = (change: Partial<VsphereVmProps>) => Object.values(build(change).resource.vsphere_virtual_machine)[0].replace_trigger;
     expect(trigger({ generation: 2 })).toBe("test-vpn/generation-2");
-    expect(trigger({ replaceWhenChanged: "ocserv.conf v2" })).toMatch(/^test-vpn\/generation-0\/\$\{sha256\(local\.vm_rebuild_on_[0-9A-F]{8}\)\}$/);
+    expect(trigger({ replaceWhenChanged: "ocserv.conf v2" })).toMatch(
+      /^test-vpn\/generation-0\/\$\{sha256\(local\.vm_rebuild_on_[0-9A-F]{8}\)\}$/,
+    );
     expect(() => build({ generation: -1 })).toThrow(/generation -1 must be a whole number/);
   });
 });

@@ -1,5 +1,5 @@
 import { VirtualMachine } from "@cdktf/provider-vsphere/lib/virtual-machine";
-import { Fn, Op, TerraformLocal, Token } from "cdktf";
+import { Fn, Op, TerraformLocal, Token, type LocalExecProvisioner } from "cdktf";
 import { Construct } from "constructs";
 import { gzipSync } from "node:zlib";
 import { stringify } from "yaml";
@@ -52,6 +52,8 @@ export interface VsphereVmProps {
    * in place through the cluster. May contain Terraform tokens. @default none
    */
   readonly replaceWhenChanged?: string;
+  /** Commands Terraform runs on this VM's creation or destruction (e.g. a destroy-time drain). @default none */
+  readonly provisioners?: readonly LocalExecProvisioner[];
 }
 
 const DEFAULT_INTERFACE_NAMES = ["ens192", "ens224", "ens256", "ens161"];
@@ -153,6 +155,7 @@ export class VsphereVm extends Construct {
         },
       ],
       clone: { templateUuid: template.id },
+      ...(props.provisioners?.length ? { provisioners: [...props.provisioners] } : {}),
       extraConfig: {
         "guestinfo.metadata": gzipBase64(metadata),
         "guestinfo.metadata.encoding": "gzip+base64",

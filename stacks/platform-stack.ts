@@ -63,6 +63,8 @@ export class PlatformStack extends TerraformStack {
         userData,
         antiAffinity,
         exposes,
+        // The file write_kubeconfig_command writes, seen from cdktf.out/stacks/<id>.
+        drainOnDestroy: { role: role === "server" ? "server" : "agent", defaultKubeconfig: `../../../kubeconfig-${environment.slug}.yaml` },
       });
     // Production spreads etcd members over ESXi hosts; a single host failure then costs one vote.
     this.servers = pool(
