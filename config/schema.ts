@@ -66,6 +66,25 @@ const clusterTier = z
     vpnGateway: z.object({ vm: vmSize }).strict(),
     clickhouse: clickhouseSize,
     collector: collectorSize,
+    /**
+     * Where ClickHouse, Keeper and the collector's spool keep their volumes: vSphere CNS volumes
+     * that survive node replacement, or k3s's local-path (the node's disk: for the single-node
+     * development size only, since replacing the node deletes them).
+     */
+    storage: z
+      .discriminatedUnion("class", [
+        z
+          .object({
+            class: z.literal("vsphere-csi"),
+            /** A vSphere storage policy (SPBM) for the volumes. @default the datastore's default */
+            storagePolicyName: z.string().min(1).optional(),
+            /** Place volumes on this datastore (ds:///vmfs/volumes/…/). @default any the policy allows */
+            datastoreUrl: z.string().startsWith("ds:///").optional(),
+          })
+          .strict(),
+        z.object({ class: z.literal("local-path") }).strict(),
+      ])
+      .default({ class: "vsphere-csi" }),
   })
   .strict();
 
@@ -131,6 +150,44 @@ const backend = z.discriminatedUnion(
   { error: 'needs type "local", "s3" or "pg"' },
 );
 
+/** Where and how often the platform is backed up; credentials come from sensitive variables. */
+const backups = z
+  .object({
+    /** An S3-compatible store (e.g. MinIO) for etcd snapshots and ClickHouse backups. */
+    s3: z
+      .object({
+        endpoint: safeUrl,
+        bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name"),
+        region: z.string().min(1).default("us-east-1"),
+      })
+      .strict(),
+    etcd: z
+      .object({
+        /** k3s `etcd-snapshot-schedule-cron`. @default every 6 hours */
+        scheduleCron: z
+          .string()
+          .regex(/^(\S+\s+){4}\S+$/, "must be a five-field cron schedule")
+          .default("0 */6 * * *"),
+        /** k3s `etcd-snapshot-retention`: snapshots kept, locally and in S3. @default 28 (a week) */
+        retention: z.number().int().min(1).max(1000).default(28),
+      })
+      .strict()
+      .default({ scheduleCron: "0 */6 * * *", retention: 28 }),
+    clickhouse: z
+      .object({
+        /** When the nightly BACKUP runs (the CronJob's schedule). @default 02:30 */
+        scheduleCron: z
+          .string()
+          .regex(/^(\S+\s+){4}\S+$/, "must be a five-field cron schedule")
+          .default("30 2 * * *"),
+        /** Backups older than this many days are deleted. @default 14 */
+        retentionDays: z.number().int().min(1).max(3650).default(14),
+      })
+      .strict()
+      .default({ scheduleCron: "30 2 * * *", retentionDays: 14 }),
+  })
+  .strict();
+
 export const siteConfigSchema = z
   .object({
     project: label,
@@ -167,6 +224,8 @@ export const siteConfigSchema = z
       .strict(),
     tiers: z.object({ production: clusterTier, staging: clusterTier, preview: previewTier }).strict(),
     backend,
+    /** Backups of etcd and ClickHouse to S3. @default none (k3s still keeps local etcd snapshots) */
+    backups: backups.optional(),
     /**
      * How many times each node was deliberately replaced (`npm run node:replace`); a VM is
      * replaced when its generation changes, never by a change of its user-data. Kept in
@@ -268,6 +327,11 @@ function crossFieldProblems(site: SiteConfig): string[] {
           `${at}.${field}.diskGiB: ${size.diskGiB} is smaller than the template's disk (vsphere.template.diskGiB ${templateDisk})`,
         );
       }
+    }
+    if (tier.storage.class === "local-path" && tier.controlPlane.count + tier.workers.count > 1) {
+      problems.push(
+        `${at}.storage.class: "local-path" keeps volumes on one node's disk, so replacing that node deletes them; use "vsphere-csi" for a cluster of ${tier.controlPlane.count + tier.workers.count} nodes`,
+      );
     }
     if (tier.clickhouse.keepers % 2 === 0) {
       problems.push(`${at}.clickhouse.keepers: ${tier.clickhouse.keepers} is even — a Keeper quorum needs an odd count`);

@@ -67,4 +67,6 @@ export const site: SiteConfigInput = {
     },
   },
   backend: { type: "local", directory: "terraform-state" },
+  // etcd snapshots and ClickHouse backups; keys from TF_VAR_backup_s3_access_key/_secret_key.
+  backups: { s3: { endpoint: "https://minio.streamstats.internal:9000", bucket: "streamstats-backups" } },
 };

@@ -3,6 +3,7 @@ import { Construct } from "constructs";
 import { join } from "node:path";
 import { HelmChartRelease, type RepositoryChart } from "./helm-chart-release";
 import { K3S_VERSION } from "./k3s-user-data";
+import { VsphereCsi, type VsphereCsiProps } from "./vsphere-csi";
 
 /** Pinned cluster-wide charts. */
 export const METALLB_CHART: RepositoryChart = { repository: "https://metallb.github.io/metallb", chart: "metallb", version: "0.16.1" };
@@ -22,6 +23,8 @@ export const CRD_HOOK_IMAGE = { repository: "alpine/kubectl", tag: "1.33.4" } as
 export interface AnalyticsPlatformProps {
   /** MetalLB's address ranges ("first-last"). */
   readonly loadBalancerAddresses: readonly string[];
+  /** Install the vSphere CSI driver for persistent volumes. @default none (k3s's local-path) */
+  readonly vsphereCsi?: VsphereCsiProps;
 }
 
 /**
@@ -37,6 +40,7 @@ export class AnalyticsPlatform extends Construct {
   readonly clickhouseOperator: HelmChartRelease;
   /** Upgrades k3s in place to K3S_VERSION, one node at a time. */
   readonly systemUpgrade: HelmChartRelease;
+  readonly vsphereCsi?: VsphereCsi;
 
   constructor(scope: Construct, id: string, props: AnalyticsPlatformProps) {
     super(scope, id);
@@ -79,5 +83,6 @@ export class AnalyticsPlatform extends Construct {
       values: { k3sVersion: K3S_VERSION },
       dependsOn: [upgradeNamespace],
     });
+    if (props.vsphereCsi) this.vsphereCsi = new VsphereCsi(this, "vsphere-csi", props.vsphereCsi);
   }
 }

@@ -5,6 +5,7 @@ import { Construct } from "constructs";
 import { join } from "node:path";
 import { LOCAL_CHARTS } from "./analytics-platform";
 import { K3S_CLUSTER_CIDR } from "./k3s-cluster";
+import type { BackupStore } from "./platform-backups";
 import { HelmChartRelease } from "./helm-chart-release";
 
 export const COLLECTOR_CHART_DIRECTORY = join(__dirname, "..", "app", "chart");
@@ -41,6 +42,16 @@ export const PREVIEW_RESOURCES: ReleaseResources = {
   collector: { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "1", memory: "1Gi" } },
 };
 
+/** Where and how often ClickHouse is backed up; the keys go into a Secret of the namespace. */
+export interface ClickHouseBackup {
+  readonly store: BackupStore;
+  readonly folder: string;
+  readonly scheduleCron: string;
+  readonly retentionDays: number;
+  readonly accessKey: string;
+  readonly secretKey: string;
+}
+
 export interface AnalyticsReleasesProps {
   readonly namespace: string;
   /** Release and CHI names are derived from it (≤ 53 characters). */
@@ -54,6 +65,10 @@ export interface AnalyticsReleasesProps {
   readonly apiFrom: readonly string[];
   /** Spread replicas over nodes and keep a PVC per collector pod (production). */
   readonly production: boolean;
+  /** StorageClass of ClickHouse's, Keeper's and the collector's volumes. @default the cluster's default */
+  readonly storageClass?: string;
+  /** Nightly ClickHouse backups to S3, with retention. @default none */
+  readonly backup?: ClickHouseBackup;
   /** Requests and limits of every container. @default CLUSTER_RESOURCES */
   readonly resources?: ReleaseResources;
   /** The operator's release when it lives in the same stack; previews rely on staging's. */
@@ -89,6 +104,16 @@ export class AnalyticsReleases extends Construct {
       metadata: { name: this.secretName, namespace: props.namespace, labels: { "app.kubernetes.io/part-of": "streamstats" } },
       data: { [PASSWORD_KEY]: password.result, COLLECTOR_API_TOKEN: apiToken.result },
     });
+    const backupSecret = props.backup
+      ? new SecretV1(this, "backup-secret", {
+          metadata: {
+            name: `${props.releasePrefix}-backup-s3`,
+            namespace: props.namespace,
+            labels: { "app.kubernetes.io/part-of": "streamstats" },
+          },
+          data: { S3_ACCESS_KEY: props.backup.accessKey, S3_SECRET_KEY: props.backup.secretKey },
+        })
+      : undefined;
     const chiName = "streamstats";
     const clusterName = "streamstats";
     this.clickhouse = new HelmChartRelease(this, "clickhouse", {
@@ -102,11 +127,26 @@ export class AnalyticsReleases extends Construct {
         replicas,
         keepers,
         storageGiB: props.clickhouse.storageGiB,
+        storageClassName: props.storageClass ?? "",
         antiAffinity: props.production,
         resources: { clickhouse: resources.clickhouse, keeper: resources.keeper },
+        backup: props.backup
+          ? {
+              enabled: true,
+              schedule: props.backup.scheduleCron,
+              retentionDays: props.backup.retentionDays,
+              database: "streamstats",
+              s3: {
+                endpoint: props.backup.store.endpoint,
+                bucket: props.backup.store.bucket,
+                folder: props.backup.folder,
+                secretName: `${props.releasePrefix}-backup-s3`,
+              },
+            }
+          : { enabled: false },
         user: { name: "collector", passwordSecret: { name: this.secretName, key: PASSWORD_KEY }, networks: [K3S_CLUSTER_CIDR] },
       },
-      dependsOn: [secret, ...(props.after ?? [])],
+      dependsOn: [secret, ...(backupSecret ? [backupSecret] : []), ...(props.after ?? [])],
     });
     this.collector = new HelmChartRelease(this, "collector", {
       name: `${props.releasePrefix}-collector`,
@@ -126,7 +166,7 @@ export class AnalyticsReleases extends Construct {
           },
         },
         secret: { existingSecret: this.secretName },
-        persistence: { enabled: props.production },
+        persistence: { enabled: props.production, storageClassName: props.storageClass ?? "" },
         podDisruptionBudget: { enabled: props.collectorReplicas > 1 },
         // A MetalLB address for the API and dashboard, reachable through the VPN gateway.
         service: { http: { type: "LoadBalancer", externalTrafficPolicy: "Local", loadBalancerSourceRanges: [...props.apiFrom] } },

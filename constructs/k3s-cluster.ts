@@ -3,7 +3,7 @@ import { Fn, TerraformLocal } from "cdktf";
 import { Construct } from "constructs";
 import { isDnsLabel } from "../lib/names";
 import { isIpv4 } from "../lib/ipv4";
-import { K3S_CA_FILES, K3S_VERSION, renderK3sUserData, type K3sCaFile, type K3sSiteNetwork } from "./k3s-user-data";
+import { K3S_CA_FILES, K3S_VERSION, renderK3sUserData, type K3sCaFile, type K3sEtcdSnapshots, type K3sSiteNetwork } from "./k3s-user-data";
 import { privateKeyFor, TlsCertificateAuthority } from "./tls-certificate-authority";
 import { TlsIssuedCertificate } from "./tls-issued-certificate";
 
@@ -32,6 +32,8 @@ export interface K3sClusterProps {
   readonly taintServers?: boolean;
   /** Proxy, artifact and registry mirrors for sites without direct internet. @default direct access */
   readonly siteNetwork?: K3sSiteNetwork;
+  /** Scheduled etcd snapshots on every server. @default k3s's defaults */
+  readonly etcdSnapshots?: K3sEtcdSnapshots;
 }
 
 /** What a kubernetes or helm provider needs to reach the cluster. */
@@ -153,6 +155,7 @@ export class K3sCluster extends Construct {
           ...(initialises(index) ? { caFilesBase64 } : {}),
           joinTokenBase64: token("server", serverSecret),
           agentSecretBase64: Fn.base64encode(agentSecret.result),
+          etcdSnapshots: props.etcdSnapshots,
         }),
       ),
     );

@@ -69,6 +69,19 @@ export interface K3sServerUserDataProps extends CommonProps {
   readonly caFilesBase64?: Readonly<Record<K3sCaFile, string>>;
   /** The agent secret (not a token): servers accept agents that present it. */
   readonly agentSecretBase64: string;
+  /** Scheduled etcd snapshots. @default k3s's defaults (twice a day, 5 kept, on the node only) */
+  readonly etcdSnapshots?: K3sEtcdSnapshots;
+}
+
+/** k3s's scheduled etcd snapshots (k3s docs/cli/etcd-snapshot.md). */
+export interface K3sEtcdSnapshots {
+  readonly scheduleCron: string;
+  readonly retention: number;
+  /**
+   * Upload them to S3, configured by this Secret in kube-system (k3s's `etcd-s3-config-secret`:
+   * credentials stay out of config files). @default local snapshots only
+   */
+  readonly s3ConfigSecret?: string;
 }
 
 export interface K3sAgentUserDataProps extends CommonProps {
@@ -158,6 +171,15 @@ function k3sConfig(props: K3sUserDataProps): string {
     disable: ["servicelb"],
     "secrets-encryption": true,
     "write-kubeconfig-mode": "0600",
+    ...(props.etcdSnapshots
+      ? {
+          "etcd-snapshot-schedule-cron": props.etcdSnapshots.scheduleCron,
+          "etcd-snapshot-retention": props.etcdSnapshots.retention,
+          "etcd-snapshot-compress": true,
+          // Only these two S3 flags: with any other etcd-s3 flag set, k3s ignores the Secret.
+          ...(props.etcdSnapshots.s3ConfigSecret ? { "etcd-s3": true, "etcd-s3-config-secret": props.etcdSnapshots.s3ConfigSecret } : {}),
+        }
+      : {}),
   });
 }
 

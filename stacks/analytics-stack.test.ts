@@ -5,7 +5,7 @@ import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
 import { CLICKHOUSE_OPERATOR_CHART, METALLB_CHART } from "../constructs/analytics-platform";
 import { findHelm, helmLint, helmTemplate, validateK8s } from "../test-support/helm";
-import { resourcesOfType, synthBranch, type JsonObject } from "../test-support/synth";
+import { resourcesOfType, siteInput, synthBranch, type JsonObject } from "../test-support/synth";
 import { describeWithTool, requireTool } from "../test-support/tools";
 
 type Body = Record<string, unknown> & {
@@ -99,12 +99,70 @@ describe("analytics stack, production", () => {
   });
 
   it("keeps the ClickHouse password in a Kubernetes Secret from the random provider, never in values", () => {
-    const [, secret] = resourcesOfType(stack, "kubernetes_secret_v1")[0];
+    const [, secret] = resourcesOfType(stack, "kubernetes_secret_v1").find(
+      ([, body]) => (body.metadata as { name: string }).name === "main-credentials",
+    )!;
     expect(secret.data).toEqual({
       COLLECTOR_CLICKHOUSE_PASSWORD: expect.stringMatching(/^\$\{random_password\.[^.]+\.result\}$/),
       COLLECTOR_API_TOKEN: expect.stringMatching(/^\$\{random_password\.[^.]+\.result\}$/),
     });
     for (const { body } of releases.values()) expect(body.values.join("\n")).not.toMatch(/random_password|password:/i);
+  });
+});
+
+describe("analytics stack, persistent volumes", () => {
+  const { releases, stack } = releasesOf("main");
+
+  it("installs the vSphere CSI driver with vCenter credentials only from the sensitive variables", () => {
+    const csi = releases.get("vsphere-csi")!.body;
+    expect(csi).toMatchObject({ chart: "rancher-vsphere-csi", repository: "https://charts.rancher.io", namespace: "kube-system" });
+    const values = parse(csi.values[0]) as JsonObject;
+    expect(values.vCenter).toEqual({
+      host: "vcenter.streamstats.internal",
+      datacenters: "dc-01",
+      clusterId: "streamstats-main",
+      configSecret: { name: "vsphere-config-secret", generate: false },
+    });
+    expect(csi.values[0]).not.toMatch(/password|user:/i);
+    // Every image pinned: the chart falls back to `latest` for Kubernetes versions it does not list.
+    expect(csi.values[0]).not.toMatch(/tag: latest/);
+    expect([...csi.values[0].matchAll(/tag: v\d/g)].length).toBe(10);
+    const [, config] = resourcesOfType(stack, "kubernetes_secret_v1").find(
+      ([, body]) => (body.metadata as { name: string }).name === "vsphere-config-secret",
+    )!;
+    expect((config.data as Record<string, string>)["csi-vsphere.conf"]).toContain(
+      'user = "${var.vsphere_user}"\npassword = "${var.vsphere_password}"',
+    );
+    expect(stack.variable).toMatchObject({ vsphere_user: { sensitive: true }, vsphere_password: { sensitive: true } });
+  });
+
+  it("puts ClickHouse, Keeper and the collector's spool on the CSI StorageClass, after the driver", () => {
+    const clickhouse = releases.get("main-clickhouse")!;
+    expect(parse(clickhouse.body.values[0])).toMatchObject({ storageClassName: "vsphere-csi" });
+    expect(parse(releases.get("main-collector")!.body.values[0])).toMatchObject({
+      persistence: { enabled: true, storageClassName: "vsphere-csi" },
+    });
+    expect(dependsOn(clickhouse)).toContain(ref(releases.get("vsphere-csi")!));
+  });
+
+  it("keeps local-path as the explicit choice for the single-node development size only", () => {
+    const input = siteInput();
+    const staging = input.tiers.staging;
+    input.tiers.staging = {
+      ...staging,
+      controlPlane: { ...staging.controlPlane, count: 1 },
+      workers: { ...staging.workers, count: 0 },
+      storage: { class: "local-path" },
+    };
+    const result = synthBranch("staging", input);
+    const stagingReleases = resourcesOfType(result.stacks.get("analytics-staging"), "helm_release").map(([, body]) => body as Body);
+    expect(stagingReleases.map((release) => release.name)).not.toContain("vsphere-csi");
+    expect(parse(stagingReleases.find((release) => release.name === "staging-clickhouse")!.values[0])).toMatchObject({
+      storageClassName: "local-path",
+    });
+    const bad = siteInput();
+    bad.tiers.production = { ...bad.tiers.production, storage: { class: "local-path" } };
+    expect(() => synthBranch("main", bad)).toThrow(/tiers\.production\.storage\.class: "local-path" keeps volumes on one node's disk/);
   });
 });
 

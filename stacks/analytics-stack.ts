@@ -7,6 +7,8 @@ import { AnalyticsPlatform } from "../constructs/analytics-platform";
 import { AnalyticsReleases, CLUSTER_RESOURCES, PREVIEW_RESOURCES } from "../constructs/analytics-releases";
 import { ClusterProviders } from "../constructs/cluster-providers";
 import { EnvironmentNamespace } from "../constructs/environment-namespace";
+import { VSPHERE_CSI_STORAGE_CLASS } from "../constructs/vsphere-csi";
+import { PlatformBackups } from "../constructs/platform-backups";
 import type { ClusterAccess } from "../constructs/k3s-cluster";
 import { remoteStateOf, useStateBackend } from "../lib/backend";
 import { Environment, PRODUCTION_BRANCH, STAGING_BRANCH } from "../lib/environment";
@@ -25,6 +27,8 @@ export class AnalyticsStack extends TerraformStack {
   /** MetalLB and the ClickHouse operator: only in environments that own their cluster. */
   readonly platform?: AnalyticsPlatform;
   readonly releases: AnalyticsReleases;
+  /** S3 credentials and k3s's etcd snapshot Secret, when the site has a backup store. */
+  readonly backups?: PlatformBackups;
 
   constructor(scope: Construct, id: string, props: AnalyticsStackProps) {
     super(scope, id);
@@ -50,7 +54,22 @@ export class AnalyticsStack extends TerraformStack {
       const tier = site.tiers[environment.tier];
       this.platform = new AnalyticsPlatform(this, "platform", {
         loadBalancerAddresses: [`${tier.network.loadBalancers.first}-${tier.network.loadBalancers.last}`],
+        ...(tier.storage.class === "vsphere-csi"
+          ? {
+              vsphereCsi: {
+                vcenter: site.vsphere.server,
+                datacenter: site.vsphere.datacenter,
+                clusterId: `${site.project}-${environment.slug}`,
+                insecure: site.vsphere.allowUnverifiedSsl,
+                storagePolicyName: tier.storage.storagePolicyName,
+                datastoreUrl: tier.storage.datastoreUrl,
+              },
+            }
+          : {}),
       });
+    }
+    if (environment.tier !== "preview" && site.backups) {
+      this.backups = new PlatformBackups(this, "backups", { store: site.backups.s3, folder: environment.slug });
     }
     // The collector's API is for the VPN (of the cluster's tier) and the ops networks. The gateway
     // masquerades VPN clients to its own platform address, so that address is what pods see.
@@ -64,9 +83,24 @@ export class AnalyticsStack extends TerraformStack {
       apiFrom: [`${gatewayAddress}/32`, ...site.opsNetworks],
       production: environment.tier === "production",
       resources: environment.tier === "preview" ? PREVIEW_RESOURCES : CLUSTER_RESOURCES,
+      // Previews live on staging's cluster and use its storage.
+      storageClass: storageClassOf(site.tiers[environment.tier === "production" ? "production" : "staging"].storage.class),
+      ...(this.backups && site.backups
+        ? {
+            backup: {
+              store: site.backups.s3,
+              folder: `${environment.slug}/clickhouse`,
+              scheduleCron: site.backups.clickhouse.scheduleCron,
+              retentionDays: site.backups.clickhouse.retentionDays,
+              accessKey: this.backups.accessKey,
+              secretKey: this.backups.secretKey,
+            },
+          }
+        : {}),
       after: [
         this.namespace.namespace,
         ...(this.platform ? [this.platform.clickhouseOperator.release, this.platform.metallbConfig.release] : []),
+        ...(this.platform?.vsphereCsi ? [this.platform.vsphereCsi.release.release] : []),
       ],
     });
   }
@@ -88,4 +122,9 @@ export class AnalyticsStack extends TerraformStack {
 export function vpnGatewayAddress(site: SiteConfig, tier: "production" | "staging"): string {
   const owner = new Environment(tier === "production" ? PRODUCTION_BRANCH : STAGING_BRANCH, "vpn gateway");
   return planNodes(owner, site.tiers[tier]).vpnGateway.address;
+}
+
+/** The StorageClass name for a tier's storage choice. */
+export function storageClassOf(storage: "vsphere-csi" | "local-path"): string {
+  return storage === "vsphere-csi" ? VSPHERE_CSI_STORAGE_CLASS : "local-path";
 }

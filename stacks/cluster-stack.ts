@@ -6,6 +6,7 @@ import { planNodes } from "../config/node-plan";
 import type { ClusterTierConfig, SiteConfig } from "../config/schema";
 import { K3S_CLUSTER_CIDR, K3S_SERVICE_CIDR, K3sCluster, type ClusterAccess } from "../constructs/k3s-cluster";
 import type { K3sSiteNetwork } from "../constructs/k3s-user-data";
+import { ETCD_S3_CONFIG_SECRET } from "../constructs/platform-backups";
 import { useStateBackend } from "../lib/backend";
 import type { Environment } from "../lib/environment";
 import { CLUSTER_ACCESS_OUTPUTS } from "./cluster-access";
@@ -35,6 +36,11 @@ export class ClusterStack extends TerraformStack {
       ntpServers: props.site.ntp,
       sshAuthorizedKeys: props.site.sshPublicKeys,
       siteNetwork: k3sSiteNetwork(props.site, props.tier),
+      etcdSnapshots: {
+        scheduleCron: props.site.backups?.etcd.scheduleCron ?? "0 */6 * * *",
+        retention: props.site.backups?.etcd.retention ?? 28,
+        ...(props.site.backups ? { s3ConfigSecret: ETCD_S3_CONFIG_SECRET } : {}),
+      },
     });
     this.access = this.cluster.access;
 

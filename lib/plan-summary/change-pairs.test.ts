@@ -39,46 +39,25 @@ const causeOf = (impact: Impact, vm: string, path: string) =>
 const rules = (impact: Impact) => [...new Set(renderImpact(impact, { against: "base" }).report.risks.map((risk) => risk.rule))];
 
 describe("plan impact of routine changes to the real app", () => {
-  it("a k3s version bump: reports every VM replaced through the user-data, and the lost etcd quorum", () => {
+  it("a k3s version bump: replaces no VM, and upgrades in place through the upgrade Plans' new version", () => {
     const impact = pair({ code: () => jest.replaceProperty(k3sUserData as { K3S_VERSION: string }, "K3S_VERSION", "v1.33.6+k3s1") });
-    expect(vmNames(impact, "replace")).toEqual([
-      "main-agent-1",
-      "main-agent-2",
-      "main-agent-3",
-      "main-server-1",
-      "main-server-2",
-      "main-server-3",
+    expect(vmNames(impact, "replace")).toEqual([]);
+    expect(byAction(impact, "replace")).toEqual([]);
+    const upgrade = impact.resources.find((resource) => resource.after?.name === "system-upgrade")!;
+    expect(upgrade.action).toBe("update");
+    expect(upgrade.changes.map(({ path, before, after }) => ({ path, before, after }))).toEqual([
+      { path: "values[0]", before: "k3sVersion: v1.33.5+k3s1\n", after: "k3sVersion: v1.33.6+k3s1\n" },
     ]);
-    expect(causeOf(impact, "main-server-2", "replace_trigger")).toEqual([
-      expect.stringMatching(/^cluster-main: local\.k3s_user_data_main-server-2_[0-9A-F]{8} edited$/),
-      expect.stringMatching(/^cluster-main: output\.cross-stack-output-localk3s_user_data_main-server-2_[0-9A-F]{8} changes$/),
-      expect.stringMatching(/^platform-main: data\.terraform_remote_state\.cross-stack-reference-input-cluster-main\.outputs\..* changes$/),
-      expect.stringMatching(/^platform-main: local\.server_main-server-2_user_data_[0-9A-F]{8} changes$/),
-      expect.stringMatching(/^platform-main: vsphere_virtual_machine\.server_main-server-2_vm_[0-9A-F]{8}\.replace_trigger changes$/),
-    ]);
-    // The DRS rule is replaced through its replace_triggered_by on the server VMs.
-    expect(byAction(impact, "replace")).toContainEqual(
-      expect.stringMatching(/^platform-main: vsphere_compute_cluster_vm_anti_affinity_rule\./),
-    );
-    expect(rules(impact)).toEqual(expect.arrayContaining(["quorum", "stateful", "destroy", "replace"]));
-    const markdown = renderImpact(impact, { against: "base" }).markdown;
-    expect(markdown).toContain("**quorum**: platform-main: 3 of 3 etcd servers");
-    expect(markdown).toMatch(/-\s+# Installs and starts k3s v1\.33\.5\+k3s1[\s\S]*\+\s+# Installs and starts k3s v1\.33\.6\+k3s1/);
+    // The user-data still changes (for nodes created from now on), and the summary says so.
+    expect(impact.values.filter((value) => value.kind === "changed" && /^local\.k3s_user_data_/.test(value.address))).toHaveLength(6);
+    expect(rules(impact)).toEqual([]);
   });
 
-  it("an SSH key added: replaces the cluster VMs and the VPN gateway, whose user-data carries the keys", () => {
+  it("an SSH key added: replaces no VM (user-data applies to new nodes; the VPN gateway rebuilds only for VPN files)", () => {
     const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0mSgG8cgTgqM2h2b8Hq1GRmSwXn7yYNbgTBCqkM7y newcomer@streamstats";
     const impact = pair({ site: (site) => (site.sshPublicKeys = [...site.sshPublicKeys, key]) });
-    expect(vmNames(impact, "replace")).toEqual([
-      "main-agent-1",
-      "main-agent-2",
-      "main-agent-3",
-      "main-server-1",
-      "main-server-2",
-      "main-server-3",
-      "main-vpn",
-    ]);
-    expect(causeOf(impact, "main-vpn", "replace_trigger")[0]).toMatch(/^vpn-main: local\..* edited$/);
+    expect(vmNames(impact, "replace")).toEqual([]);
+    expect(byAction(impact, "replace")).toEqual([]);
   });
 
   it("collector replicas changed: updates the collector release in place, nothing else", () => {
@@ -125,6 +104,11 @@ describe("plan impact of routine changes to the real app", () => {
       expect.stringMatching(/^vpn-main: tls_private_key\..*bob/),
     ]);
     expect(vmNames(impact, "replace")).toEqual(["main-vpn"]);
+    // The gateway's replace_trigger hashes its VPN files: the allowlist changed.
+    expect(causeOf(impact, "main-vpn", "replace_trigger")).toEqual([
+      expect.stringMatching(/^vpn-main: local\.gateway_vm_rebuild_on_[0-9A-F]{8} edited$/),
+      expect.stringMatching(/^vpn-main: vsphere_virtual_machine\.gateway_vm_[0-9A-F]{8}\.replace_trigger changes$/),
+    ]);
     expect(impact.values.filter((value) => value.kind === "removed").map((value) => value.address)).toEqual(
       expect.arrayContaining(["output.user_bob_cert_pem", "output.user_bob_key_pem"]),
     );

@@ -136,6 +136,24 @@ export function assessRisks(impact: Impact): RiskReport {
     });
   }
 
+  // User-data applies at creation: a change reaches running nodes only when they are replaced.
+  for (const [stack, json] of impact.after.stacks) {
+    const stale: string[] = [];
+    for (const body of Object.values(json.resource?.vsphere_virtual_machine ?? {})) {
+      const userData = (body.extra_config as Record<string, string> | undefined)?.["guestinfo.userdata"] ?? "";
+      const local = /local\.([A-Za-z0-9_-]+)/.exec(userData)?.[1];
+      const changed =
+        local && impact.values.some((value) => value.stack === stack && value.address === `local.${local}` && value.kind === "changed");
+      const vm = impact.resources.find((resource) => resource.stack === stack && resource.after === body);
+      if (changed && vm?.action !== "replace" && vm?.action !== "create") stale.push(String(body.name));
+    }
+    if (stale.length > 0) {
+      risks.push({
+        message: `${stack}: the user-data of ${stale.join(", ")} changes; it applies to nodes created from now on (replace running ones one at a time with \`npm run node:replace\` if they need it; k3s versions upgrade in place)`,
+      });
+    }
+  }
+
   const ports = (output: Impact["before"]) =>
     new Set([...output.stacks].flatMap(([id, stack]) => exposedPorts(stack).map((row) => `${id}: ${row[0]} ${row[1]}`)));
   const before = ports(impact.before);
