@@ -150,6 +150,12 @@ const backend = z.discriminatedUnion(
   { error: 'needs type "local", "s3" or "pg"' },
 );
 
+const cronSchedule = (fallback: string) =>
+  z
+    .string()
+    .regex(/^(\S+\s+){4}\S+$/, "must be a five-field cron schedule")
+    .default(fallback);
+
 /** Where and how often the platform is backed up; credentials come from sensitive variables. */
 const backups = z
   .object({
@@ -164,10 +170,7 @@ const backups = z
     etcd: z
       .object({
         /** k3s `etcd-snapshot-schedule-cron`. @default every 6 hours */
-        scheduleCron: z
-          .string()
-          .regex(/^(\S+\s+){4}\S+$/, "must be a five-field cron schedule")
-          .default("0 */6 * * *"),
+        scheduleCron: cronSchedule("0 */6 * * *"),
         /** k3s `etcd-snapshot-retention`: snapshots kept, locally and in S3. @default 28 (a week) */
         retention: z.number().int().min(1).max(1000).default(28),
       })
@@ -176,10 +179,7 @@ const backups = z
     clickhouse: z
       .object({
         /** When the nightly BACKUP runs (the CronJob's schedule). @default 02:30 */
-        scheduleCron: z
-          .string()
-          .regex(/^(\S+\s+){4}\S+$/, "must be a five-field cron schedule")
-          .default("30 2 * * *"),
+        scheduleCron: cronSchedule("30 2 * * *"),
         /** Backups older than this many days are deleted. @default 14 */
         retentionDays: z.number().int().min(1).max(3650).default(14),
       })

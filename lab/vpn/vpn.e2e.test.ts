@@ -133,34 +133,26 @@ describeWithTool(ocserv && openconnect && ip && nft && isRoot ? "yes" : undefine
         }),
       );
 
-      const service = spawn(
-        "ip",
-        [
-          "netns",
-          "exec",
-          platform,
-          process.execPath,
-          "-e",
-          `require("http").createServer((q, s) => s.end("platform-ok")).listen(8080, "${PLATFORM_SERVICE}")`,
-        ],
-        { stdio: "ignore" },
-      );
-      processes.push(service);
+      /** A small HTTP server in the platform namespace; `reply` is the JS expression it answers with. */
+      const serve = (address: string, reply: string) =>
+        processes.push(
+          spawn(
+            "ip",
+            [
+              "netns",
+              "exec",
+              platform,
+              process.execPath,
+              "-e",
+              `require("http").createServer((q, s) => s.end(${reply})).listen(8080, "${address}")`,
+            ],
+            { stdio: "ignore" },
+          ),
+        );
+      serve(PLATFORM_SERVICE, '"platform-ok"');
       // Stands in for the collector's API behind its LoadBalancer Service: it reports the source
       // address it sees, which is what the NetworkPolicy and loadBalancerSourceRanges must admit.
-      const api = spawn(
-        "ip",
-        [
-          "netns",
-          "exec",
-          platform,
-          process.execPath,
-          "-e",
-          `require("http").createServer((q, s) => s.end("api saw " + q.socket.remoteAddress)).listen(8080, "${LOAD_BALANCER_ADDRESS}")`,
-        ],
-        { stdio: "ignore" },
-      );
-      processes.push(api);
+      serve(LOAD_BALANCER_ADDRESS, '"api saw " + q.socket.remoteAddress');
       const daemon = spawn("ip", ["netns", "exec", gateway, ocserv!, "--foreground", "--debug", "1", "-c", config], {
         stdio: ["ignore", "pipe", "pipe"],
       });
