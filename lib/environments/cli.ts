@@ -26,7 +26,14 @@ function registry(): EnvironmentRegistry {
   const [type, value] = spec.split(/:(.*)/s);
   if (type === "local" && value) return registryFor({ type: "local", directory: value }, "/");
   if (type === "pg" && value) return registryFor({ type: "pg", schemaPrefix: value }, root);
-  throw new Error(`environments: --backend "${spec}" must be local:<directory> or pg:<schema prefix>`);
+  if (type === "s3" && value)
+    return registryFor(
+      { type: "s3", ...(JSON.parse(value) as { bucket: string; region: string; keyPrefix: string; endpoint?: string }) },
+      root,
+    );
+  throw new Error(
+    `environments: --backend "${spec}" must be local:<directory>, pg:<schema prefix> or s3:{"bucket","region","keyPrefix","endpoint"}`,
+  );
 }
 
 function age(iso: string | undefined, now: Date): string {
@@ -71,7 +78,10 @@ function verbCommand(verb: Verb, description: string) {
 const program: Command = new Command()
   .name("env")
   .description("Environments per branch: list them, plan, deploy and destroy one, reap the stale ones")
-  .option("--backend <spec>", "state backend instead of the site's: local:<directory> or pg:<schema prefix> (PG_CONN_STR)")
+  .option(
+    "--backend <spec>",
+    "state backend instead of the site's: local:<directory>, pg:<schema prefix> (PG_CONN_STR) or s3:<JSON> (AWS_*)",
+  )
   .addCommand(
     new Command("list")
       .description("every environment with state in the site's backend, with its branch, tier, last apply and age")

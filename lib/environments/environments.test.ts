@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,9 +7,23 @@ import { findPostgresBin, startPostgres, type RunningPostgres } from "../../test
 import { describeWithTool, requireTool } from "../../test-support/tools";
 import { Environment } from "../environment";
 import { commandsFor, decideReap, guardTier, parseDuration } from "./operations";
-import { LocalRegistry, PgRegistry, type EnvironmentRecord } from "./registry";
+import { LocalRegistry, PgRegistry, S3Objects, S3Registry, type EnvironmentRecord } from "./registry";
 
 const root = join(__dirname, "..", "..");
+/** The CLI without blocking this process, for servers that run inside the test (s3rver). */
+function envAsync(args: string[], extra: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn("npx", ["ts-node", "--transpile-only", "lib/environments/cli.ts", ...args], {
+      cwd: root,
+      env: { ...process.env, ...extra },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+}
 function env(args: string[], extra: Record<string, string> = {}) {
   const run = spawnSync("npx", ["ts-node", "--transpile-only", "lib/environments/cli.ts", ...args], {
     cwd: root,
@@ -224,5 +238,51 @@ describe("LocalRegistry", () => {
     expect((await registry.list())[0].record?.branch).toBe("feature/keep");
     await registry.remove("feature-keep");
     expect((await registry.list())[0].record).toBeUndefined();
+  });
+});
+
+describe("environments CLI, s3 backend (s3rver, an S3 API server on loopback)", () => {
+  // s3rver implements the S3 REST API (ListObjectsV2, Get/Put/DeleteObject) over HTTP. It accepted a
+  // wrong secret when tried, so the SigV4 signing itself is not proven here (README: assumptions).
+  let server: { close(): Promise<void> };
+  let endpoint: string;
+  const credentials = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
+
+  beforeAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const S3rver = require("s3rver") as new (options: Record<string, unknown>) => {
+      run(): Promise<{ port: number }>;
+      close(): Promise<void>;
+    };
+    const instance = new S3rver({
+      port: 0,
+      address: "127.0.0.1",
+      silent: true,
+      directory: mkdtempSync(join(tmpdir(), "s3rver-")),
+      configureBuckets: [{ name: "tf-state" }],
+    });
+    const { port } = await instance.run();
+    server = instance;
+    endpoint = `http://127.0.0.1:${port}`;
+    const objects = new S3Objects("tf-state", "us-east-1", endpoint, credentials);
+    for (const item of [fleet.main, fleet.gone]) for (const stack of item.stacks) await objects.put(`streamstats/${stack}.tfstate`, "{}");
+    await objects.put("streamstats/unrelated/other.tfstate", "{}");
+    await new S3Registry(objects, "streamstats").write(fleet.gone);
+  });
+
+  afterAll(async () => server?.close());
+
+  it("lists the environments whose state is under the key prefix, with their records", async () => {
+    const backend = JSON.stringify({ bucket: "tf-state", region: "us-east-1", keyPrefix: "streamstats", endpoint });
+    const run = await envAsync(["--backend", `s3:${backend}`, "list", "--json"], {
+      AWS_ACCESS_KEY_ID: "S3RVER",
+      AWS_SECRET_ACCESS_KEY: "S3RVER",
+    });
+    expect(run.stderr).toBe("");
+    const listed = JSON.parse(run.stdout) as Array<{ slug: string; stacks: string[]; record?: EnvironmentRecord }>;
+    expect(listed.map((item) => [item.slug, item.record?.branch ?? null, item.stacks.length])).toEqual([
+      [fleet.gone.slug, "feature/gone", 1],
+      ["main", null, 4],
+    ]);
   });
 });

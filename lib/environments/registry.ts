@@ -1,5 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import aws4 from "aws4";
 import { Client } from "pg";
 import type { BackendConfig } from "../../config/schema";
 import { STAGING_BRANCH, PRODUCTION_BRANCH, type Tier } from "../environment";
@@ -185,7 +186,109 @@ export class PgRegistry implements EnvironmentRegistry {
   }
 }
 
-/** The registry for the site's state backend; `pg` reads PG_CONN_STR like the backend does. */
+/** An S3-compatible store reached with SigV4-signed requests (path style with a custom endpoint). */
+export class S3Objects {
+  private readonly base: URL;
+  private readonly pathStyle: boolean;
+
+  constructor(
+    private readonly bucket: string,
+    private readonly region: string,
+    endpoint: string | undefined,
+    private readonly credentials: { accessKeyId: string; secretAccessKey: string },
+  ) {
+    this.pathStyle = endpoint !== undefined;
+    this.base = new URL(endpoint ?? `https://${bucket}.s3.${region}.amazonaws.com`);
+  }
+
+  private async request(method: string, key: string, query = "", body?: string): Promise<Response> {
+    const prefix = this.base.pathname.replace(/\/$/, "");
+    const path = `${prefix}${this.pathStyle ? `/${this.bucket}` : ""}/${key.split("/").map(encodeURIComponent).join("/")}${query ? `?${query}` : ""}`;
+    const signed = aws4.sign(
+      {
+        host: this.base.host,
+        path,
+        method,
+        service: "s3",
+        region: this.region,
+        headers: body ? { "content-type": "application/json" } : {},
+        ...(body ? { body } : {}),
+      },
+      this.credentials,
+    );
+    const response = await fetch(`${this.base.protocol}//${this.base.host}${path}`, {
+      method,
+      headers: signed.headers as Record<string, string>,
+      body,
+    });
+    if (!response.ok && response.status !== 404)
+      throw new Error(`environments: S3 ${method} ${path} answered ${response.status} ${await response.text()}`);
+    return response;
+  }
+
+  /** Every key under a prefix (ListObjectsV2, following continuation tokens). */
+  async keys(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const query = `list-type=2&prefix=${encodeURIComponent(prefix)}${token ? `&continuation-token=${encodeURIComponent(token)}` : ""}`;
+      const xml = await (await this.request("GET", "", query)).text();
+      for (const match of xml.matchAll(/<Key>([^<]*)<\/Key>/g)) keys.push(match[1].replace(/&amp;/g, "&"));
+      token = /<NextContinuationToken>([^<]*)<\/NextContinuationToken>/.exec(xml)?.[1];
+    } while (token);
+    return keys;
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    const response = await this.request("GET", key);
+    return response.status === 404 ? undefined : response.text();
+  }
+
+  async put(key: string, body: string): Promise<void> {
+    await this.request("PUT", key, "", body);
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.request("DELETE", key);
+  }
+}
+
+/** `s3` backend: state at `<keyPrefix>/<stack-id>.tfstate`, records at `<keyPrefix>/environments/<slug>.json`. */
+export class S3Registry implements EnvironmentRegistry {
+  constructor(
+    private readonly objects: S3Objects,
+    private readonly keyPrefix: string,
+  ) {}
+
+  async list(): Promise<EnvironmentState[]> {
+    const prefix = `${this.keyPrefix.replace(/\/+$/, "")}/`;
+    const keys = await this.objects.keys(prefix);
+    const stackIds = keys
+      .filter((key) => /^[^/]+\.tfstate$/.test(key.slice(prefix.length)))
+      .map((key) => key.slice(prefix.length, -".tfstate".length));
+    const records = new Map<string, EnvironmentRecord>();
+    for (const key of keys.filter((candidate) => candidate.startsWith(`${prefix}environments/`) && candidate.endsWith(".json"))) {
+      const record = validRecord(JSON.parse((await this.objects.get(key)) ?? "null"), key);
+      records.set(record.slug, record);
+    }
+    return group(stackIds, records);
+  }
+
+  async write(record: EnvironmentRecord): Promise<void> {
+    await this.objects.put(
+      `${this.keyPrefix.replace(/\/+$/, "")}/environments/${record.slug}.json`,
+      `${JSON.stringify(record, null, 2)}\n`,
+    );
+  }
+
+  async remove(slug: string): Promise<void> {
+    await this.objects.delete(`${this.keyPrefix.replace(/\/+$/, "")}/environments/${slug}.json`);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** The registry for the site's state backend; `pg` reads PG_CONN_STR and `s3` AWS_* like the backends do. */
 export function registryFor(backend: BackendConfig, repositoryRoot: string, env: NodeJS.ProcessEnv = process.env): EnvironmentRegistry {
   switch (backend.type) {
     case "local":
@@ -195,9 +298,15 @@ export function registryFor(backend: BackendConfig, repositoryRoot: string, env:
       if (!connection) throw new Error("environments: backend pg needs PG_CONN_STR in the environment, as Terraform's pg backend does");
       return new PgRegistry(connection, backend.schemaPrefix);
     }
-    case "s3":
-      throw new Error(
-        "environments: listing the s3 backend is not implemented yet (see README); pass --branch to plan/deploy/destroy, which need no listing",
+    case "s3": {
+      const accessKeyId = env.AWS_ACCESS_KEY_ID;
+      const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+      if (!accessKeyId || !secretAccessKey)
+        throw new Error("environments: backend s3 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, as Terraform's s3 backend does");
+      return new S3Registry(
+        new S3Objects(backend.bucket, backend.region, backend.endpoint, { accessKeyId, secretAccessKey }),
+        backend.keyPrefix,
       );
+    }
   }
 }
