@@ -76,14 +76,18 @@ export function useStateBackend(stack: TerraformStack, config: BackendConfig): v
     case "local":
       new LocalBackend(stack, { path: localStatePath(config, stackId) });
       return;
-    case "s3":
-      new S3Backend(stack, {
+    case "s3": {
+      const backend = new S3Backend(stack, {
         bucket: config.bucket,
         key: s3Key(config, stackId),
         region: config.region,
         ...(config.endpoint ? { endpoints: { s3: config.endpoint }, ...S3_COMPATIBLE } : {}),
       });
+      // State locking with a lock object next to the state (Terraform ≥ 1.10, OpenTofu ≥ 1.10),
+      // which works on S3-compatible stores that have no DynamoDB. cdktf 0.21's type lacks it.
+      backend.addOverride("use_lockfile", true);
       return;
+    }
     case "pg": {
       // The pg backend reads PG_CONN_STR when conn_str is absent; cdktf's type requires the
       // field, so it is removed again rather than synthesized.

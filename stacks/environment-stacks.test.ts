@@ -192,7 +192,8 @@ describe("secrets never appear in synthesized files", () => {
       backend: { type: "s3", bucket: "tf-state", region: "us-east-1", keyPrefix: "streamstats" },
     });
     expect((s3.stacks.get("cluster-main")!.terraform as { backend: unknown }).backend).toEqual({
-      s3: { bucket: "tf-state", key: "streamstats/cluster-main.tfstate", region: "us-east-1" },
+      // Terraform s3 backend docs: use_lockfile enables S3-native state locking (1.10+; OpenTofu 1.10+).
+      s3: { bucket: "tf-state", key: "streamstats/cluster-main.tfstate", region: "us-east-1", use_lockfile: true },
     });
   });
 });

@@ -6,7 +6,12 @@ import { targetFromEnvironment, upsertComment } from "./sticky-comment";
 const root = join(__dirname, "..", "..");
 
 function run(argv: string[], cwd: string, env: Record<string, string> = {}): { status: number | null; stdout: string } {
-  const result = spawnSync(argv[0], argv.slice(1), { cwd, encoding: "utf8", env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  const result = spawnSync(argv[0], argv.slice(1), {
+    cwd,
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout };
 }
@@ -30,12 +35,28 @@ export async function planPullRequest(env: NodeJS.ProcessEnv = process.env): Pro
     ["base", worktree],
   ] as const) {
     rmSync(outputs[side], { recursive: true, force: true });
-    const synth = run(["npx", "ts-node", "--transpile-only", "main.ts"], cwd, { CDKTF_ENV: target, CDKTF_OUTDIR: outputs[side], CHECKPOINT_DISABLE: "1" });
+    const synth = run(["npx", "ts-node", "--transpile-only", "main.ts"], cwd, {
+      CDKTF_ENV: target,
+      CDKTF_OUTDIR: outputs[side],
+      CHECKPOINT_DISABLE: "1",
+    });
     if (synth.status !== 0) throw new Error(`ci:plan: synth of the ${side} failed`);
   }
   const rules = env.RISK_APPROVED === "true" ? [] : ["--fail-on", env.RISK_RULES ?? "quorum,stateful"];
   const summary = run(
-    ["npx", "ts-node", "--transpile-only", "lib/plan-summary/cli.ts", "--out", outputs.head, "--against", outputs.base, "--write", join(root, "plan-impact.md"), ...rules],
+    [
+      "npx",
+      "ts-node",
+      "--transpile-only",
+      "lib/plan-summary/cli.ts",
+      "--out",
+      outputs.head,
+      "--against",
+      outputs.base,
+      "--write",
+      join(root, "plan-impact.md"),
+      ...rules,
+    ],
     root,
   );
   const approval = env.RISK_APPROVED === "true" ? "\n_Risk gate skipped: the pull request carries the risk-approved label._\n" : "";

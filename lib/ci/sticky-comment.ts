@@ -53,7 +53,11 @@ export async function upsertComment(target: CommentTarget, markdown: string): Pr
     : target.kind === "github"
       ? target.listUrl.replace(/\/issues\/\d+\/comments$/, `/issues/comments/${ours.id}`)
       : `${target.listUrl}/${ours.id}`;
-  const response = await fetch(editUrl, { method: ours ? (target.kind === "github" ? "PATCH" : "PUT") : "POST", headers, body: JSON.stringify({ body }) });
+  const response = await fetch(editUrl, {
+    method: ours ? (target.kind === "github" ? "PATCH" : "PUT") : "POST",
+    headers,
+    body: JSON.stringify({ body }),
+  });
   if (!response.ok) throw new Error(`sticky-comment: ${ours ? "editing" : "creating"} the comment answered ${response.status}`);
   return ours ? "updated" : "created";
 }
