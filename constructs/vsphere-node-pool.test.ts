@@ -126,6 +126,21 @@ describe("drain-node.sh (the destroy-time step)", () => {
     expect(result.writes).toEqual([]);
   });
 
+  it("lets a whole environment's destroy through without draining or guarding etcd", () => {
+    const result = run(
+      "t-server-2",
+      "server",
+      [
+        ["t-server-1", "False"],
+        ["t-server-2", "True"],
+        ["t-server-3", "False"],
+      ],
+      { STREAMSTATS_DESTROY_ENVIRONMENT: "1" },
+    );
+    expect(result).toMatchObject({ status: 0, writes: [] });
+    expect(result.output).toContain("the whole environment is being destroyed");
+  });
+
   it("does nothing for a node the cluster does not have, and stops without a kubeconfig", () => {
     expect(run("t-agent-9", "agent", three)).toMatchObject({ status: 0, writes: [] });
     const missing = run("t-agent-1", "agent", three, { DEFAULT_KUBECONFIG: "/nonexistent/kubeconfig" });

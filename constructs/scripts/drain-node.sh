@@ -9,6 +9,12 @@ set -eu
 
 node=$1
 role=$2
+# `npm run env -- destroy` of a whole environment: every node goes, so there is nothing to keep
+# a quorum for, and the API may already be gone.
+if [ "${STREAMSTATS_DESTROY_ENVIRONMENT:-}" = 1 ]; then
+  echo "drain-node: the whole environment is being destroyed; not draining $node"
+  exit 0
+fi
 KUBECONFIG=${KUBECONFIG:-${DEFAULT_KUBECONFIG:-}}
 if [ -z "$KUBECONFIG" ] || [ ! -r "$KUBECONFIG" ]; then
   echo "drain-node: no readable kubeconfig (KUBECONFIG or ${DEFAULT_KUBECONFIG:-DEFAULT_KUBECONFIG}); cannot drain $node, so it is not destroyed" >&2

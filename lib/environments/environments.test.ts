@@ -111,7 +111,7 @@ describe("environments CLI, local state directory", () => {
     expect(run.stdout).toContain("refuse staging (staging): staging is never reaped");
     // A deleted branch is destroyed by synthesizing its stored name again.
     expect(run.stdout).toContain(
-      `would run: CDKTF_ENV=feature/gone CHECKPOINT_DISABLE=1 npx cdktf destroy --skip-synth --auto-approve analytics-${fleet.gone.slug}`,
+      `would run: CDKTF_ENV=feature/gone CHECKPOINT_DISABLE=1 STREAMSTATS_DESTROY_ENVIRONMENT=1 npx cdktf destroy --skip-synth --auto-approve analytics-${fleet.gone.slug}`,
     );
     expect(run.stdout).toContain("reap: 2 to destroy (dry run), 1 kept, 3 refused");
     // The dry run changed nothing.
