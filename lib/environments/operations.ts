@@ -37,9 +37,11 @@ export function commandsFor(verb: Verb, environment: Environment): Command[] {
   const stacks = stacksOf(environment);
   const synth: Command = { argv: ["npx", "cdktf", "synth"], env };
   if (verb === "plan") return [synth, ...stacks.map((stack) => ({ argv: ["npx", "cdktf", "diff", "--skip-synth", stack], env }))];
+  // A whole environment's destroy tells the nodes' drain step (drain-node.sh) not to guard etcd.
+  const run = verb === "destroy" ? { ...env, STREAMSTATS_DESTROY_ENVIRONMENT: "1" } : env;
   return [
     synth,
-    { argv: ["npx", "cdktf", verb, "--skip-synth", "--auto-approve", ...(verb === "destroy" ? [...stacks].reverse() : stacks)], env },
+    { argv: ["npx", "cdktf", verb, "--skip-synth", "--auto-approve", ...(verb === "destroy" ? [...stacks].reverse() : stacks)], env: run },
   ];
 }
 
