@@ -51,6 +51,9 @@ describe("plan impact of routine changes to the real app", () => {
     // The user-data still changes (for nodes created from now on), and the summary says so.
     expect(impact.values.filter((value) => value.kind === "changed" && /^local\.k3s_user_data_/.test(value.address))).toHaveLength(6);
     expect(rules(impact)).toEqual([]);
+    expect(renderImpact(impact, { against: "base" }).markdown).toContain(
+      "platform-main: the user-data of main-agent-1, main-agent-2, main-agent-3, main-server-1, main-server-2, main-server-3 changes; it applies to nodes created from now on",
+    );
   });
 
   it("an SSH key added: replaces no VM (user-data applies to new nodes; the VPN gateway rebuilds only for VPN files)", () => {
