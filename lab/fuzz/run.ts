@@ -1,0 +1,129 @@
+/**
+ * `npm run fuzz [-- --seconds N]`: builds the event scanner's libFuzzer target with
+ * AddressSanitizer and UndefinedBehaviorSanitizer (Debian's clang and libclang-rt-14-dev, and
+ * json-c for the oracle), seeds it from the protocol's examples and a generated event set, runs
+ * it, and prints executions, speed and coverage. A finding is copied to
+ * app/native/fuzz/regressions/ (replayed by the test from then on) and fails the run.
+ */
+import { Command } from "commander";
+import { execFileSync, spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CODE_REQUIRED_ON, EVENT_TYPES, LIMITS, PLAYBACK_TYPES, PROTOCOL_VERSION, SOURCES, STALL_REQUIRED_ON } from "../../app/src/protocol/event";
+import { generateEventSet } from "../../app/test/event-set";
+
+const root = join(__dirname, "..", "..");
+const native = join(root, "app", "native");
+export const FUZZ_DIR = join(native, "fuzz");
+export const REGRESSIONS = join(FUZZ_DIR, "regressions");
+
+export interface FuzzResult {
+  readonly status: number | null;
+  readonly executions: number;
+  readonly execsPerSecond: number;
+  readonly coverage: number;
+  readonly findings: readonly string[];
+  readonly output: string;
+}
+
+/** The protocol's facts for the target, from protocol/event.ts (as eventScanConfigure gets them). */
+function writeProtocol(dir: string): string {
+  const path = join(dir, "protocol.json");
+  writeFileSync(
+    path,
+    JSON.stringify({
+      version: PROTOCOL_VERSION,
+      ...LIMITS,
+      types: [...EVENT_TYPES],
+      playbackTypes: [...PLAYBACK_TYPES],
+      sources: [...SOURCES],
+      stallRequiredOn: STALL_REQUIRED_ON,
+      codeRequiredOn: CODE_REQUIRED_ON,
+    }),
+  );
+  return path;
+}
+
+export function buildTarget(dir: string): string {
+  const binary = join(dir, "event_scan_fuzz");
+  execFileSync(
+    "clang",
+    [
+      "-g",
+      "-O1",
+      "-fsanitize=fuzzer,address,undefined",
+      "-fno-sanitize-recover=undefined",
+      "-Wall",
+      "-Wextra",
+      "-Werror",
+      "-o",
+      binary,
+      join(FUZZ_DIR, "event_scan_fuzz.c"),
+      join(native, "event_scan_core.c"),
+      "-ljson-c",
+    ],
+    { stdio: "pipe" },
+  );
+  return binary;
+}
+
+/** Seeds: PROTOCOL.md's example lines, datagrams packed from a generated event set, and the committed seeds. */
+function writeSeeds(dir: string): string {
+  const seeds = join(dir, "seeds");
+  mkdirSync(seeds, { recursive: true });
+  const examples = readFileSync(join(root, "app", "PROTOCOL.md"), "utf8")
+    .split("\n")
+    .filter((line) => line.startsWith('{"v"'));
+  examples.forEach((line, index) => writeFileSync(join(seeds, `example-${index}`), line));
+  writeFileSync(join(seeds, "examples-datagram"), examples.join("\n"));
+  const events = generateEventSet(7, Date.UTC(2026, 0, 1), { sessions: 6 }).sent;
+  for (let index = 0; index < Math.min(events.length, 60); index += 6) {
+    writeFileSync(join(seeds, `set-${index}`), events.slice(index, index + 6).map((event) => JSON.stringify(event)).join("\n"));
+  }
+  for (const file of readdirSync(join(FUZZ_DIR, "seeds"))) copyFileSync(join(FUZZ_DIR, "seeds", file), join(seeds, file));
+  return seeds;
+}
+
+/** Runs the target for `seconds` (or replays the given inputs), and reads libFuzzer's final stats. */
+export function fuzz(seconds: number, options: { replay?: readonly string[]; workDir?: string } = {}): FuzzResult {
+  const dir = options.workDir ?? mkdtempSync(join(tmpdir(), "fuzz-"));
+  const binary = buildTarget(dir);
+  const protocol = writeProtocol(dir);
+  const artifacts = join(dir, "artifacts");
+  mkdirSync(artifacts, { recursive: true });
+  const corpus = join(dir, "corpus");
+  mkdirSync(corpus, { recursive: true });
+  const args = options.replay
+    ? [...options.replay]
+    : [`-max_total_time=${seconds}`, `-dict=${join(FUZZ_DIR, "event.dict")}`, "-max_len=8192", "-print_final_stats=1", corpus, writeSeeds(dir)];
+  const run = spawnSync(binary, [`-artifact_prefix=${artifacts}/`, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, FUZZ_PROTOCOL: protocol, ASAN_OPTIONS: "abort_on_error=1:detect_leaks=1", UBSAN_OPTIONS: "print_stacktrace=1:halt_on_error=1" },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const output = `${run.stdout}${run.stderr}`;
+  const stat = (name: string) => Number(new RegExp(`stat::${name}:\\s*(\\d+)`).exec(output)?.[1] ?? 0);
+  const coverage = Number([...output.matchAll(/\bcov: (\d+)/g)].pop()?.[1] ?? 0);
+  const findings = readdirSync(artifacts).map((file) => join(artifacts, file));
+  return { status: run.status, executions: stat("number_of_executed_units"), execsPerSecond: stat("average_exec_per_sec"), coverage, findings, output };
+}
+
+if (require.main === module) {
+  const options = new Command()
+    .name("fuzz")
+    .description("Fuzz the event scanner under ASan and UBSan, with a strict-JSON oracle")
+    .option("--seconds <n>", "how long to fuzz", "180")
+    .parse()
+    .opts<{ seconds: string }>();
+  const seconds = Number(options.seconds);
+  if (!Number.isInteger(seconds) || seconds < 1) throw new Error(`fuzz: --seconds "${options.seconds}" must be a whole number ≥ 1`);
+  const result = fuzz(seconds);
+  process.stdout.write(`fuzz: ${result.executions} executions, ${result.execsPerSecond}/s, coverage ${result.coverage} edges, ${result.findings.length} findings\n`);
+  if (result.findings.length > 0 || result.status !== 0) {
+    mkdirSync(REGRESSIONS, { recursive: true });
+    for (const finding of result.findings) copyFileSync(finding, join(REGRESSIONS, finding.split("/").pop()!));
+    process.stdout.write(`${result.output.split("\n").slice(-40).join("\n")}\nfuzz: findings copied to ${REGRESSIONS}\n`);
+    process.exit(1);
+  }
+}
