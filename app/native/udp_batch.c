@@ -28,8 +28,8 @@
 #include <uv.h>
 
 #include "addon.h"
+#include "udp_batch_core.h"
 
-#define META_WORDS 7
 /* Batches per readable event before yielding to the rest of the loop (level-triggered poll). */
 #define BATCHES_PER_WAKEUP 16
 
@@ -66,32 +66,7 @@ static napi_value throw_errno(napi_env env, const char *what, int error) {
   return NULL;
 }
 
-static void fill_meta(receiver_t *r, unsigned count) {
-  for (unsigned i = 0; i < count; i++) {
-    int32_t *m = r->meta + i * META_WORDS;
-    struct msghdr *header = &r->messages[i].msg_hdr;
-    m[0] = (int32_t)r->messages[i].msg_len;
-    const struct sockaddr_in6 *from = &r->addresses[i];
-    if (from->sin6_family == AF_INET) {
-      const struct sockaddr_in *v4 = (const struct sockaddr_in *)from;
-      m[1] = 4;
-      m[2] = ntohs(v4->sin_port);
-      m[3] = (int32_t)ntohl(v4->sin_addr.s_addr);
-      m[4] = m[5] = m[6] = 0;
-    } else {
-      m[1] = 6;
-      m[2] = ntohs(from->sin6_port);
-      for (int w = 0; w < 4; w++) {
-        uint32_t word;
-        memcpy(&word, from->sin6_addr.s6_addr + 4 * w, 4);
-        m[3 + w] = (int32_t)ntohl(word);
-      }
-    }
-    /* recvmmsg rewrites these: reset for the next call. */
-    header->msg_namelen = sizeof(struct sockaddr_in6);
-    header->msg_flags = 0;
-  }
-}
+static void fill_meta(receiver_t *r, unsigned count) { udp_batch_fill_meta(r->messages, r->addresses, count, r->meta); }
 
 static void deliver(receiver_t *r, unsigned count) {
   napi_env env = r->env;
@@ -225,14 +200,7 @@ napi_value udp_open(napi_env env, napi_callback_info info) {
   r->messages = calloc(slots, sizeof *r->messages);
   r->vectors = calloc(slots, sizeof *r->vectors);
   r->addresses = calloc(slots, sizeof *r->addresses);
-  for (unsigned i = 0; i < slots; i++) {
-    r->vectors[i].iov_base = r->payloads + i * r->slot_bytes;
-    r->vectors[i].iov_len = r->slot_bytes;
-    r->messages[i].msg_hdr.msg_iov = &r->vectors[i];
-    r->messages[i].msg_hdr.msg_iovlen = 1;
-    r->messages[i].msg_hdr.msg_name = &r->addresses[i];
-    r->messages[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_in6);
-  }
+  udp_batch_layout(r->payloads, r->slot_bytes, slots, r->messages, r->vectors, r->addresses);
   napi_value resource_name;
   CHECK(napi_create_string_utf8(env, "UDPBATCH", NAPI_AUTO_LENGTH, &resource_name));
   CHECK(napi_async_init(env, NULL, resource_name, &r->async_context));

@@ -10,12 +10,21 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CODE_REQUIRED_ON, EVENT_TYPES, LIMITS, PLAYBACK_TYPES, PROTOCOL_VERSION, SOURCES, STALL_REQUIRED_ON } from "../../app/src/protocol/event";
+import {
+  CODE_REQUIRED_ON,
+  EVENT_TYPES,
+  LIMITS,
+  PLAYBACK_TYPES,
+  PROTOCOL_VERSION,
+  SOURCES,
+  STALL_REQUIRED_ON,
+} from "../../app/src/protocol/event";
 import { generateEventSet } from "../../app/test/event-set";
 
 const root = join(__dirname, "..", "..");
 const native = join(root, "app", "native");
 export const FUZZ_DIR = join(native, "fuzz");
+/** Inputs that once failed, per target (`regressions/<target>/`); the test replays them. */
 export const REGRESSIONS = join(FUZZ_DIR, "regressions");
 
 export interface FuzzResult {
@@ -45,8 +54,15 @@ function writeProtocol(dir: string): string {
   return path;
 }
 
-export function buildTarget(dir: string): string {
-  const binary = join(dir, "event_scan_fuzz");
+/** The fuzz targets: the event scanner (with its JSON oracle) and the batch receiver's bookkeeping. */
+export const TARGETS = {
+  event_scan: { sources: ["event_scan_core.c"], libraries: ["-ljson-c"] },
+  udp_batch: { sources: ["udp_batch_core.c"], libraries: [] },
+} as const;
+export type Target = keyof typeof TARGETS;
+
+export function buildTarget(dir: string, target: Target = "event_scan"): string {
+  const binary = join(dir, `${target}_fuzz`);
   execFileSync(
     "clang",
     [
@@ -59,9 +75,9 @@ export function buildTarget(dir: string): string {
       "-Werror",
       "-o",
       binary,
-      join(FUZZ_DIR, "event_scan_fuzz.c"),
-      join(native, "event_scan_core.c"),
-      "-ljson-c",
+      join(FUZZ_DIR, `${target}_fuzz.c`),
+      ...TARGETS[target].sources.map((source) => join(native, source)),
+      ...TARGETS[target].libraries,
     ],
     { stdio: "pipe" },
   );
@@ -79,51 +95,81 @@ function writeSeeds(dir: string): string {
   writeFileSync(join(seeds, "examples-datagram"), examples.join("\n"));
   const events = generateEventSet(7, Date.UTC(2026, 0, 1), { sessions: 6 }).sent;
   for (let index = 0; index < Math.min(events.length, 60); index += 6) {
-    writeFileSync(join(seeds, `set-${index}`), events.slice(index, index + 6).map((event) => JSON.stringify(event)).join("\n"));
+    writeFileSync(
+      join(seeds, `set-${index}`),
+      events
+        .slice(index, index + 6)
+        .map((event) => JSON.stringify(event))
+        .join("\n"),
+    );
   }
   for (const file of readdirSync(join(FUZZ_DIR, "seeds"))) copyFileSync(join(FUZZ_DIR, "seeds", file), join(seeds, file));
   return seeds;
 }
 
-/** Runs the target for `seconds` (or replays the given inputs), and reads libFuzzer's final stats. */
-export function fuzz(seconds: number, options: { replay?: readonly string[]; workDir?: string } = {}): FuzzResult {
-  const dir = options.workDir ?? mkdtempSync(join(tmpdir(), "fuzz-"));
-  const binary = buildTarget(dir);
+/** Runs a target for `seconds` (or replays the given inputs), and reads libFuzzer's final stats. */
+export function fuzz(seconds: number, options: { target?: Target; replay?: readonly string[]; workDir?: string } = {}): FuzzResult {
+  const target = options.target ?? "event_scan";
+  const dir = options.workDir ?? mkdtempSync(join(tmpdir(), `fuzz-${target}-`));
+  const binary = buildTarget(dir, target);
   const protocol = writeProtocol(dir);
   const artifacts = join(dir, "artifacts");
   mkdirSync(artifacts, { recursive: true });
   const corpus = join(dir, "corpus");
   mkdirSync(corpus, { recursive: true });
+  const seeded = target === "event_scan" ? [`-dict=${join(FUZZ_DIR, "event.dict")}`, "-max_len=8192"] : ["-max_len=2048"];
   const args = options.replay
     ? [...options.replay]
-    : [`-max_total_time=${seconds}`, `-dict=${join(FUZZ_DIR, "event.dict")}`, "-max_len=8192", "-print_final_stats=1", corpus, writeSeeds(dir)];
+    : [`-max_total_time=${seconds}`, ...seeded, "-print_final_stats=1", corpus, ...(target === "event_scan" ? [writeSeeds(dir)] : [])];
   const run = spawnSync(binary, [`-artifact_prefix=${artifacts}/`, ...args], {
     encoding: "utf8",
-    env: { ...process.env, FUZZ_PROTOCOL: protocol, ASAN_OPTIONS: "abort_on_error=1:detect_leaks=1", UBSAN_OPTIONS: "print_stacktrace=1:halt_on_error=1" },
+    env: {
+      ...process.env,
+      FUZZ_PROTOCOL: protocol,
+      ASAN_OPTIONS: "abort_on_error=1:detect_leaks=1",
+      UBSAN_OPTIONS: "print_stacktrace=1:halt_on_error=1",
+    },
     maxBuffer: 64 * 1024 * 1024,
   });
   const output = `${run.stdout}${run.stderr}`;
   const stat = (name: string) => Number(new RegExp(`stat::${name}:\\s*(\\d+)`).exec(output)?.[1] ?? 0);
   const coverage = Number([...output.matchAll(/\bcov: (\d+)/g)].pop()?.[1] ?? 0);
   const findings = readdirSync(artifacts).map((file) => join(artifacts, file));
-  return { status: run.status, executions: stat("number_of_executed_units"), execsPerSecond: stat("average_exec_per_sec"), coverage, findings, output };
+  return {
+    status: run.status,
+    executions: stat("number_of_executed_units"),
+    execsPerSecond: stat("average_exec_per_sec"),
+    coverage,
+    findings,
+    output,
+  };
 }
 
 if (require.main === module) {
   const options = new Command()
     .name("fuzz")
     .description("Fuzz the event scanner under ASan and UBSan, with a strict-JSON oracle")
-    .option("--seconds <n>", "how long to fuzz", "180")
+    .option("--seconds <n>", "how long to fuzz each target", "180")
+    .option("--target <name>", `one target (${Object.keys(TARGETS).join(", ")}); default all`)
     .parse()
-    .opts<{ seconds: string }>();
+    .opts<{ seconds: string; target?: string }>();
   const seconds = Number(options.seconds);
   if (!Number.isInteger(seconds) || seconds < 1) throw new Error(`fuzz: --seconds "${options.seconds}" must be a whole number ≥ 1`);
-  const result = fuzz(seconds);
-  process.stdout.write(`fuzz: ${result.executions} executions, ${result.execsPerSecond}/s, coverage ${result.coverage} edges, ${result.findings.length} findings\n`);
-  if (result.findings.length > 0 || result.status !== 0) {
-    mkdirSync(REGRESSIONS, { recursive: true });
-    for (const finding of result.findings) copyFileSync(finding, join(REGRESSIONS, finding.split("/").pop()!));
-    process.stdout.write(`${result.output.split("\n").slice(-40).join("\n")}\nfuzz: findings copied to ${REGRESSIONS}\n`);
-    process.exit(1);
+  if (options.target && !(options.target in TARGETS))
+    throw new Error(`fuzz: --target "${options.target}" is not one of ${Object.keys(TARGETS).join(", ")}`);
+  let failed = false;
+  for (const target of (options.target ? [options.target] : Object.keys(TARGETS)) as Target[]) {
+    const result = fuzz(seconds, { target });
+    process.stdout.write(
+      `fuzz ${target}: ${result.executions} executions, ${result.execsPerSecond}/s, coverage ${result.coverage} edges, ${result.findings.length} findings\n`,
+    );
+    if (result.findings.length > 0 || result.status !== 0) {
+      const kept = join(REGRESSIONS, target);
+      mkdirSync(kept, { recursive: true });
+      for (const finding of result.findings) copyFileSync(finding, join(kept, finding.split("/").pop()!));
+      process.stdout.write(`${result.output.split("\n").slice(-40).join("\n")}\nfuzz: findings copied to ${kept}\n`);
+      failed = true;
+    }
   }
+  if (failed) process.exit(1);
 }
