@@ -66,7 +66,9 @@ export const CUSTOM_RESOURCES = new Set(["monitoring.coreos.com/v1/ServiceMonito
 const ajv = new Ajv({ allErrors: true, strict: false });
 /** Custom resources checked against schemas we wrote from the upstream types (see each $comment). */
 const CUSTOM_SCHEMAS: Record<string, ValidateFunction> = {
-  "upgrade.cattle.io/v1/Plan": ajv.compile(JSON.parse(readFileSync(join(__dirname, "schemas", "upgrade-cattle-io-plan.schema.json"), "utf8"))),
+  "upgrade.cattle.io/v1/Plan": ajv.compile(
+    JSON.parse(readFileSync(join(__dirname, "schemas", "upgrade-cattle-io-plan.schema.json"), "utf8")),
+  ),
 };
 
 /** Validates a custom resource against its schema, throwing with every error; unknown kinds throw. */
