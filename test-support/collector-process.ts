@@ -36,7 +36,7 @@ export interface CollectorProcess {
   readonly child: ChildProcess;
   readonly udpPort: number;
   readonly httpPort: number;
-  /** http://127.0.0.1:<httpPort> */
+  /** http://<httpHost>:<httpPort> */
   readonly base: string;
   /** Everything the process printed so far (stdout and stderr). */
   output(): string;
@@ -72,25 +72,35 @@ export async function spawnCollector(options: {
   compiled?: string;
   /** Added to this process's environment. */
   env?: Readonly<Record<string, string>>;
+  /** Runs the collector inside this network namespace (`ip netns exec`). */
+  netns?: string;
+  /** Default 127.0.0.1 for both. */
+  udpHost?: string;
+  httpHost?: string;
 }): Promise<CollectorProcess> {
   const udpPort = options.udpPort ?? (await freePort());
   const httpPort = options.httpPort ?? (await freePort());
   const entry = options.compiled
     ? [join(options.compiled, "cli", "main.js")]
     : ["-r", "ts-node/register/transpile-only", join(ROOT, "app", "src", "cli", "main.ts")];
+  const udpHost = options.udpHost ?? "127.0.0.1";
+  const httpHost = options.httpHost ?? "127.0.0.1";
+  const command = options.netns ? "ip" : process.execPath;
+  const prefix = options.netns ? ["netns", "exec", options.netns, process.execPath] : [];
   const child = spawn(
-    process.execPath,
+    command,
     [
+      ...prefix,
       ...entry,
       "serve",
       "--udp-port",
       String(udpPort),
       "--udp-hosts",
-      "127.0.0.1",
+      udpHost,
       "--http-port",
       String(httpPort),
       "--http-host",
-      "127.0.0.1",
+      httpHost,
       "--duckdb-path",
       options.duckdbPath,
       "--spool-dir",
@@ -103,7 +113,7 @@ export async function spawnCollector(options: {
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const base = `http://127.0.0.1:${httpPort}`;
+  const base = `http://${httpHost}:${httpPort}`;
   try {
     await waitForHttp(`${base}/readyz`, 30_000);
   } catch (error) {

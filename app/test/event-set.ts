@@ -24,7 +24,16 @@ const TRACKS = Array.from({ length: 12 }, (_, index) => ({
  * A fixed, seeded set of listening sessions crossing minute boundaries, with lost events (seq
  * gaps), duplicates, reordering and late arrivals. Times start `ageMs` before `now`.
  */
-export function generateEventSet(seed: number, now: number, options: { sessions?: number; ageMs?: number } = {}): EventSet {
+export function generateEventSet(
+  seed: number,
+  now: number,
+  options: {
+    sessions?: number;
+    ageMs?: number;
+    /** false: send every event once, in order, and leave the faults to the network. @default true */
+    clientFaults?: boolean;
+  } = {},
+): EventSet {
   const random = seededRandom(seed);
   const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)];
   // Zipf-like popularity: track i is chosen with weight 1 / (i + 1).
@@ -94,6 +103,10 @@ export function generateEventSet(seed: number, now: number, options: { sessions?
     }
   }
 
+  const times = generated.map((event) => event.t);
+  const span = { start: Math.min(...times), end: Math.max(...times) + 1 };
+  if (options.clientFaults === false) return { sent: generated, delivered: generated, lost: 0, ...span };
+
   // Loss: about 3 % never leave the client.
   const kept = generated.filter(() => random() >= 0.03);
   const lost = generated.length - kept.length;
@@ -117,6 +130,5 @@ export function generateEventSet(seed: number, now: number, options: { sessions?
 
   const seen = new Set<string>();
   const delivered = withDuplicates.filter((event) => (seen.has(event.id) ? false : (seen.add(event.id), true)));
-  const times = generated.map((event) => event.t);
-  return { sent: withDuplicates, delivered, lost, start: Math.min(...times), end: Math.max(...times) + 1 };
+  return { sent: withDuplicates, delivered, lost, ...span };
 }

@@ -4,7 +4,7 @@ import { getJson, sendEvents } from "./collector-harness";
 import { oracle, type Window } from "./insight-oracle";
 
 /** Floats compared to 9 significant decimals; everything else exactly. */
-function rounded(value: unknown): unknown {
+export function rounded(value: unknown): unknown {
   if (typeof value === "number" && !Number.isInteger(value)) return Number(value.toFixed(9));
   if (Array.isArray(value)) return value.map(rounded);
   if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, rounded(item)]));

@@ -11,7 +11,7 @@ import { renderAllowedUsers, renderConnectScript, renderOcservConfig } from "../
 import { renderVpnFirewall } from "../../constructs/vpn-gateway";
 import { createCa, issueClientCert, issueServerCert, type IssuedCert } from "../../test-support/pki";
 import { describeWithTool, requireTool } from "../../test-support/tools";
-import { NetnsLab } from "./netns";
+import { NetnsLab } from "../../test-support/netns";
 
 const ocserv = requireTool("ocserv", "apt-get install ocserv");
 const openconnect = requireTool("openconnect", "apt-get install openconnect");

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 
 /**
- * Network namespaces joined by veth pairs for the VPN end-to-end test. Every namespace this
+ * Network namespaces joined by veth pairs for the end-to-end tests (VPN, network faults). Every namespace this
  * creates is removed by cleanup(), which also runs on process exit and on SIGINT/SIGTERM, so a
  * failed or interrupted run leaves nothing behind.
  */
@@ -43,6 +43,15 @@ export class NetnsLab {
       this.exec(end.ns, ["ip", "addr", "add", end.address, "dev", end.ifname]);
       this.exec(end.ns, ["ip", "link", "set", end.ifname, "up"]);
     }
+  }
+
+  /** A veth pair from this (the test's own) namespace into `ns`; the pair goes away with `ns`. */
+  linkToHost(host: { ifname: string; address: string }, inner: { ns: string; ifname: string; address: string }): void {
+    NetnsLab.ip(["link", "add", host.ifname, "type", "veth", "peer", "name", inner.ifname, "netns", inner.ns]);
+    NetnsLab.ip(["addr", "add", host.address, "dev", host.ifname]);
+    NetnsLab.ip(["link", "set", host.ifname, "up"]);
+    this.exec(inner.ns, ["ip", "addr", "add", inner.address, "dev", inner.ifname]);
+    this.exec(inner.ns, ["ip", "link", "set", inner.ifname, "up"]);
   }
 
   exec(ns: string, command: string[]): string {
