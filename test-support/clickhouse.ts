@@ -14,11 +14,24 @@ export interface RunningClickHouse {
   stop(): Promise<void>;
 }
 
-/** A real clickhouse-server on loopback, with its data directory under a fresh temp dir. */
-export async function startClickHouse(binary: string): Promise<RunningClickHouse> {
+export interface ClickHouseOptions {
+  /** Runs the server inside this network namespace (`ip netns exec`). */
+  readonly netns?: string;
+  /** @default 127.0.0.1 */
+  readonly listenHost?: string;
+  /** Where the test reaches it. @default listenHost */
+  readonly urlHost?: string;
+  /** The network the default user may connect from. @default 127.0.0.1 */
+  readonly clientNetwork?: string;
+}
+
+/** A real clickhouse-server (on loopback by default), with its data directory under a fresh temp dir. */
+export async function startClickHouse(binary: string, options: ClickHouseOptions = {}): Promise<RunningClickHouse> {
   const dir = mkdtempSync(join(tmpdir(), "clickhouse-"));
   for (const sub of ["data", "tmp", "user_files", "format_schemas"]) mkdirSync(join(dir, sub));
-  const [httpPort, tcpPort] = [await freePort(), await freePort()];
+  // A fresh namespace has every port free; the root namespace needs free ones.
+  const [httpPort, tcpPort] = options.netns ? [8123, 9000] : [await freePort(), await freePort()];
+  const listenHost = options.listenHost ?? "127.0.0.1";
   writeFileSync(
     join(dir, "config.xml"),
     `<?xml version="1.0"?>
@@ -26,7 +39,7 @@ export async function startClickHouse(binary: string): Promise<RunningClickHouse
   <logger><level>warning</level><console>1</console></logger>
   <http_port>${httpPort}</http_port>
   <tcp_port>${tcpPort}</tcp_port>
-  <listen_host>127.0.0.1</listen_host>
+  <listen_host>${listenHost}</listen_host>
   <path>${dir}/data/</path>
   <tmp_path>${dir}/tmp/</tmp_path>
   <user_files_path>${dir}/user_files/</user_files_path>
@@ -43,18 +56,20 @@ export async function startClickHouse(binary: string): Promise<RunningClickHouse
     `<?xml version="1.0"?>
 <yandex>
   <profiles><default></default></profiles>
-  <users><default><password></password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
+  <users><default><password></password><networks><ip>${options.clientNetwork ?? "127.0.0.1"}</ip></networks><profile>default</profile><quota>default</quota></default></users>
   <quotas><default></default></quotas>
 </yandex>
 `,
   );
-  const url = `http://127.0.0.1:${httpPort}`;
-  let server = await launch(binary, dir, url);
+  const url = `http://${options.urlHost ?? listenHost}:${httpPort}`;
+  let server = await launch(binary, dir, url, options.netns);
   const halt = async () => {
     if (server.exitCode === null) {
       const exited = new Promise((resolve) => server.once("exit", resolve));
       server.kill("SIGTERM");
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 10_000)))]);
+      clearTimeout(timer);
       if (server.exitCode === null) server.kill("SIGKILL");
     }
     server.stdout?.destroy();
@@ -65,7 +80,7 @@ export async function startClickHouse(binary: string): Promise<RunningClickHouse
     dataDir: dir,
     pause: halt,
     async resume() {
-      server = await launch(binary, dir, url);
+      server = await launch(binary, dir, url, options.netns);
     },
     async stop() {
       await halt();
@@ -74,9 +89,12 @@ export async function startClickHouse(binary: string): Promise<RunningClickHouse
   };
 }
 
-async function launch(binary: string, dir: string, url: string): Promise<ChildProcess> {
+async function launch(binary: string, dir: string, url: string, netns?: string): Promise<ChildProcess> {
   let output = "";
-  const server: ChildProcess = spawn(binary, [`--config-file=${join(dir, "config.xml")}`], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  const args = [`--config-file=${join(dir, "config.xml")}`];
+  const server: ChildProcess = netns
+    ? spawn("ip", ["netns", "exec", netns, binary, ...args], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] })
+    : spawn(binary, args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
   server.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   server.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const deadline = Date.now() + 30_000;

@@ -18,6 +18,7 @@ export class EventStream {
     private readonly prefix: string,
     private readonly eventsPerTick = 50,
     private readonly tickMs = 10,
+    private readonly host = "127.0.0.1",
   ) {
     // A send to a closed port is fine; the events are simply lost on the wire.
     this.socket.on("error", () => undefined);
@@ -45,7 +46,7 @@ export class EventStream {
       );
       for (let k = 0; k < events.length; k++) this.sentAt.push(now);
       for (let offset = 0; offset < events.length; offset += 10) {
-        for (const datagram of packEvents(events.slice(offset, offset + 10))) this.socket.send(datagram, this.port, "127.0.0.1");
+        for (const datagram of packEvents(events.slice(offset, offset + 10))) this.socket.send(datagram, this.port, this.host);
       }
     }, this.tickMs);
   }

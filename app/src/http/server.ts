@@ -11,6 +11,21 @@ import type { SpoolStatus } from "../spool/spool-writer";
 import type { InsightQuery, Store } from "../store/store";
 
 const DEFAULT_WINDOW_MS = 60 * 60_000;
+/**
+ * How long /api/v1/quality waits for the store's part. A partitioned store does not refuse, it
+ * hangs until the client's request timeout (30 s); the ingest counts must not wait with it.
+ */
+const QUALITY_STORE_WAIT_MS = 5_000;
+
+/** Rejects after `ms` unless the promise settles first (the timer does not keep the process up). */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 
 const epochMs = z.coerce.number().int().nonnegative();
 const filters = {
@@ -150,7 +165,11 @@ export function createHttpServer(deps: HttpDependencies): FastifyInstance {
   app.get("/api/v1/regions", async (request) => deps.store.experienceByRegion(toWindow(parse(windowSchema, request.query), now())));
   app.get("/api/v1/quality", async (request) => ({
     // The ingest counts come from memory: they stay available while the store is down.
-    regions: await deps.store.qualityByRegion(toWindow(parse(windowSchema, request.query), now())).catch((error: Error) => {
+    regions: await within(
+      deps.store.qualityByRegion(toWindow(parse(windowSchema, request.query), now())),
+      QUALITY_STORE_WAIT_MS,
+      "the store",
+    ).catch((error: Error) => {
       deps.log.warn({ err: error }, "quality: the store did not answer; ingest counts only");
       return null;
     }),
