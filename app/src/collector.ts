@@ -89,7 +89,18 @@ export class Collector {
       (payload, start, end, source) => pipeline.handleDatagram(payload, source, start, end),
       log,
     );
-    this.metrics = createMetrics(this.stats, () => this.spoolStatus);
+    this.metrics = createMetrics(
+      this.stats,
+      () => this.spoolStatus,
+      () => ({
+        dedupeEntries: this.dedupe.size,
+        dedupeMaxEntries: config.dedupeMaxEntries,
+        dedupeEvictions: this.dedupe.evictions,
+        sources: this.limiter.size,
+        maxSources: config.maxSources,
+        sourceEvictions: this.limiter.evictions,
+      }),
+    );
     this.http = createHttpServer({
       store,
       stats: this.stats,
@@ -268,8 +279,6 @@ export class Collector {
   private async refreshLossGauge(): Promise<void> {
     try {
       const to = Date.now();
-      this.stats.dedupeEvictions = this.dedupe.evictions;
-      this.stats.sourceEvictions = this.limiter.evictions;
       for (const region of await this.store.qualityByRegion({ from: to - 15 * 60_000, to })) {
         this.metrics.estimatedLoss.set({ region: region.region }, region.lossPercent / 100);
       }

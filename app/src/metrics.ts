@@ -9,11 +9,21 @@ export interface CollectorMetrics {
   readonly estimatedLoss: Gauge<"region">;
 }
 
+/** The admission stage's bounded tables, read when scraped. */
+export interface AdmissionTables {
+  readonly dedupeEntries: number;
+  readonly dedupeMaxEntries: number;
+  readonly dedupeEvictions: number;
+  readonly sources: number;
+  readonly maxSources: number;
+  readonly sourceEvictions: number;
+}
+
 /**
  * Prometheus metrics. Ingest counts live in IngestStats (plain numbers on the hot path) and are
  * copied into the counters when scraped. No label ever carries a user id.
  */
-export function createMetrics(stats: IngestStats, spool: () => SpoolStatus): CollectorMetrics {
+export function createMetrics(stats: IngestStats, spool: () => SpoolStatus, tables: () => AdmissionTables): CollectorMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const counter = (name: string, help: string, read: () => number) =>
@@ -42,12 +52,25 @@ export function createMetrics(stats: IngestStats, spool: () => SpoolStatus): Col
     () => stats.spoolWriteErrors,
   );
   counter("collector_spool_corrupt_records_total", "Spool records skipped on replay: checksum failed", () => stats.spoolCorruptRecords);
-  counter("collector_dedupe_evictions_total", "Ids forgotten early because the dedupe table was full", () => stats.dedupeEvictions);
+  counter("collector_dedupe_evictions_total", "Ids forgotten early because the dedupe table was full", () => tables().dedupeEvictions);
   counter(
     "collector_source_evictions_total",
     "Sources forgotten by the rate limiter because its table was full",
-    () => stats.sourceEvictions,
+    () => tables().sourceEvictions,
   );
+  const tableGauge = (name: string, help: string, read: (now: AdmissionTables) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read(tables()));
+      },
+    });
+  tableGauge("collector_dedupe_entries", "Ids the dedupe table holds", (now) => now.dedupeEntries);
+  tableGauge("collector_dedupe_max_entries", "The dedupe table's cap (dedupeMaxEntries)", (now) => now.dedupeMaxEntries);
+  tableGauge("collector_source_entries", "Source addresses the rate limiter tracks", (now) => now.sources);
+  tableGauge("collector_source_max_entries", "The rate limiter's cap (maxSources)", (now) => now.maxSources);
   new Counter({
     name: "collector_events_rejected_total",
     help: "Events rejected, by reason",

@@ -14,8 +14,6 @@ export class IngestStats {
   accepted = 0;
   readonly rejectedEvents: ByReason = zeroByReason();
   readonly rejectedDatagrams: ByReason = zeroByReason();
-  dedupeEvictions = 0;
-  sourceEvictions = 0;
   storeErrors = 0;
   storedEvents = 0;
   spoolWriteErrors = 0;

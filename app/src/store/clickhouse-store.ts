@@ -4,6 +4,7 @@ import { STREAM_THRESHOLD_MS, type PlaybackEvent } from "../protocol/event";
 import type { SpoolCommit } from "../spool/spool-consumer";
 import type { Fragment } from "./insight-sql";
 import type { InsightQuery, MinuteCount, RankBy, RankedName, RegionExperience, RegionQuality, Store, Summary, TrendingName } from "./store";
+import { resettingAgent } from "./resetting-agent";
 import { SqlInsights } from "./sql-insights";
 
 export interface ClickHouseStoreOptions {
@@ -142,6 +143,7 @@ export class ClickHouseStore implements Store {
       password: options.password ?? "",
       database: "default",
       request_timeout: 30_000,
+      http_agent: resettingAgent(options.url),
     });
     return new ClickHouseStore(client, options);
   }
