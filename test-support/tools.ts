@@ -17,6 +17,17 @@ export function requireTool(name: string, installHint: string): string | undefin
   return undefined;
 }
 
+/**
+ * Whether this process runs as root (network namespaces, tmpfs mounts). Not root: false with a
+ * loud reason locally, and a thrown error in CI (CI=true), as requireTool does.
+ */
+export function requireRoot(test: string, reason: string): boolean {
+  if (process.getuid?.() === 0) return true;
+  if (process.env.CI === "true") throw new Error(`CI: ${test} needs root ${reason}`);
+  console.warn(`SKIPPING: ${test} needs root ${reason}`);
+  return false;
+}
+
 /** `describe` when the tool exists, `describe.skip` otherwise (see requireTool). */
 export function describeWithTool(tool: string | undefined): jest.Describe {
   return tool ? describe : describe.skip;

@@ -12,15 +12,11 @@ import { UdpEventClient } from "../../app/src/client/udp-client";
 import { sampleEvent } from "../../app/test/events";
 import { compileCollector, spawnCollector, type CollectorProcess } from "../../test-support/collector-process";
 import { NetnsLab } from "../../test-support/netns";
-import { describeWithTool, requireTool } from "../../test-support/tools";
+import { describeWithTool, requireRoot, requireTool } from "../../test-support/tools";
 
 const ip = requireTool("ip", "apt-get install iproute2");
 const nft = requireTool("nft", "apt-get install nftables");
-const isRoot = process.getuid?.() === 0;
-if (!isRoot) {
-  if (process.env.CI === "true") throw new Error("CI: the spoofed-flood test needs root for network namespaces");
-  console.warn("SKIPPING: the spoofed-flood test needs root for network namespaces");
-}
+const isRoot = requireRoot("the spoofed-flood test", "for network namespaces");
 
 const ROOT = join(__dirname, "..", "..");
 const DIST = join(ROOT, "app", "dist-spoofed");

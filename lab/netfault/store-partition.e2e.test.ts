@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { startClickHouse, type RunningClickHouse } from "../../test-support/clickhouse";
 import { spawnCollector, type CollectorProcess } from "../../test-support/collector-process";
 import { NetnsLab } from "../../test-support/netns";
-import { describeWithTool, requireTool } from "../../test-support/tools";
+import { describeWithTool, requireRoot, requireTool } from "../../test-support/tools";
 import { EventStream } from "../../app/test/event-stream";
 import { metric, quality, settled } from "../../app/test/durability";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -17,11 +17,7 @@ import { tmpdir } from "node:os";
 const ip = requireTool("ip", "apt-get install iproute2");
 const nft = requireTool("nft", "apt-get install nftables");
 const clickhouse = requireTool("clickhouse-server", "apt-get install clickhouse-server");
-const isRoot = process.getuid?.() === 0;
-if (!isRoot) {
-  if (process.env.CI === "true") throw new Error("CI: the store-partition test needs root for network namespaces");
-  console.warn("SKIPPING: the store-partition test needs root for network namespaces");
-}
+const isRoot = requireRoot("the store-partition test", "for network namespaces");
 
 const HOST_TO_COLLECTOR = "10.233.1.1";
 const COLLECTOR = "10.233.1.2";

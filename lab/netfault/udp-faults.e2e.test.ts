@@ -11,19 +11,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { PlaybackEvent } from "../../app/src/protocol/event";
 import { generateEventSet } from "../../app/test/event-set";
+import { waitFor } from "../../app/test/collector-harness";
 import { oracle } from "../../app/test/insight-oracle";
 import { rounded } from "../../app/test/insight-suite";
 import { spawnCollector, type CollectorProcess } from "../../test-support/collector-process";
 import { NetnsLab } from "../../test-support/netns";
-import { describeWithTool, requireTool } from "../../test-support/tools";
+import { describeWithTool, requireRoot, requireTool } from "../../test-support/tools";
 
 const ip = requireTool("ip", "apt-get install iproute2");
 const nft = requireTool("nft", "apt-get install nftables");
-const isRoot = process.getuid?.() === 0;
-if (!isRoot) {
-  if (process.env.CI === "true") throw new Error("CI: the network-fault test needs root for network namespaces");
-  console.warn("SKIPPING: the network-fault test needs root for network namespaces");
-}
+const isRoot = requireRoot("the network-fault test", "for network namespaces");
 
 const ROOT = join(__dirname, "..", "..");
 const CLIENT = "10.232.1.1";
@@ -153,7 +150,7 @@ describeWithTool(ip && nft && isRoot ? "yes" : undefined)("a faulty network betw
         RELAY_SOURCE_HOST: RELAY_OUT,
       },
     );
-    await waitUntil(() => relay.output().includes("listening"), 20_000, `the relay to listen\n${relay.output()}`);
+    await waitFor(() => relay.output().includes("listening"), 20_000, `the relay to listen\n${relay.output()}`);
 
     const sender = tsNode(clientNs, "send-events.ts", [eventsFile, RELAY_IN, String(RELAY_PORT)]);
     expect(await sender.exited).toBe(0);
@@ -169,7 +166,7 @@ describeWithTool(ip && nft && isRoot ? "yes" : undefined)("a faulty network betw
         stored: number;
         duplicatesDropped: number;
       };
-    await waitUntil(
+    await waitFor(
       async () => (await quality()).received.datagrams === arrived - dropped,
       20_000,
       "every passed datagram to reach the collector",
@@ -188,7 +185,7 @@ describeWithTool(ip && nft && isRoot ? "yes" : undefined)("a faulty network betw
       .map((line) => JSON.parse(Buffer.from(line, "base64").toString("utf8").trim()) as PlaybackEvent);
     const seen = new Set<string>();
     const delivered = received.filter((event) => (seen.has(event.id) ? false : (seen.add(event.id), true)));
-    await waitUntil(async () => (await quality()).stored === delivered.length, 20_000, "every accepted event to be stored");
+    await waitFor(async () => (await quality()).stored === delivered.length, 20_000, "every accepted event to be stored");
     const final = await quality();
 
     // The counters and the relay agree exactly: nothing else lost or added a packet.
@@ -238,11 +235,3 @@ describeWithTool(ip && nft && isRoot ? "yes" : undefined)("a faulty network betw
     }
   }, 120_000);
 });
-
-async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

@@ -10,18 +10,14 @@ import { join } from "node:path";
 import { renderAllowedUsers, renderConnectScript, renderOcservConfig } from "../../constructs/ocserv-config";
 import { renderVpnFirewall } from "../../constructs/vpn-gateway";
 import { createCa, issueClientCert, issueServerCert, type IssuedCert } from "../../test-support/pki";
-import { describeWithTool, requireTool } from "../../test-support/tools";
+import { describeWithTool, requireRoot, requireTool } from "../../test-support/tools";
 import { NetnsLab } from "../../test-support/netns";
 
 const ocserv = requireTool("ocserv", "apt-get install ocserv");
 const openconnect = requireTool("openconnect", "apt-get install openconnect");
 const ip = requireTool("ip", "apt-get install iproute2");
 const nft = requireTool("nft", "apt-get install nftables");
-const isRoot = process.getuid?.() === 0;
-if (!isRoot) {
-  if (process.env.CI === "true") throw new Error("CI: the VPN end-to-end test needs root for network namespaces");
-  console.warn("SKIPPING: the VPN end-to-end test needs root for network namespaces");
-}
+const isRoot = requireRoot("the VPN end-to-end test", "for network namespaces");
 
 const GATEWAY_EXTERNAL = "10.200.0.2";
 const GATEWAY_PLATFORM = "10.201.0.1";

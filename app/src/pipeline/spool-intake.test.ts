@@ -17,13 +17,10 @@ import { DedupeWindow } from "./dedupe-window";
 import { IngestPipeline } from "./ingest";
 import { IngestStats } from "./ingest-stats";
 import { SpoolIntake } from "./spool-intake";
+import { requireRoot } from "../../../test-support/tools";
 
 const NOW = 1_764_150_000_000;
-const isRoot = process.getuid?.() === 0;
-if (!isRoot) {
-  if (process.env.CI === "true") throw new Error("CI: the spool write-failure test needs root to mount a small tmpfs");
-  console.warn("SKIPPING: the spool write-failure test needs root to mount a small tmpfs");
-}
+const isRoot = requireRoot("the spool write-failure test", "to mount a small tmpfs");
 
 (isRoot ? describe : describe.skip)("a spool append that fails", () => {
   it.each(DECODERS)("refuses the turn's events as overload, cuts nothing in, and accepts the client's retry (%s decoder)", (decoder) => {

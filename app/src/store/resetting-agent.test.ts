@@ -1,15 +1,11 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { NetnsLab } from "../../../test-support/netns";
-import { describeWithTool, requireTool } from "../../../test-support/tools";
+import { describeWithTool, requireRoot, requireTool } from "../../../test-support/tools";
 
 const ip = requireTool("ip", "apt-get install iproute2");
 const nft = requireTool("nft", "apt-get install nftables");
-const isRoot = process.getuid?.() === 0;
-if (!isRoot) {
-  if (process.env.CI === "true") throw new Error("CI: the resetting-agent test needs root for a network namespace");
-  console.warn("SKIPPING: the resetting-agent test needs root for a network namespace");
-}
+const isRoot = requireRoot("the resetting-agent test", "for a network namespace");
 
 /**
  * A request body stuck in the kernel (nftables drops everything to the server), the request
