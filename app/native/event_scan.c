@@ -13,8 +13,9 @@
  *
  * JavaScript API (see app/src/protocol/native-decode.ts):
  *   eventScanConfigure(version, idLength, labelLength, nameLength, codeLength,
- *                      types, playbackTypes, sources, stallRequiredOn, codeRequiredOn)
- *     The protocol's facts, from protocol/event.ts; must be called before eventScan.
+ *                      types, playbackTypes, sources, stallRequiredOn, codeRequiredOn, fields)
+ *     The protocol's facts, from protocol/event.ts (fields: every field name in declared
+ *     order); must be called before eventScan.
  *   eventScan(buffer, start, end, results) -> lines
  *     Scans bytes [start, end) of buffer as "\n"-separated lines and writes one row of
  *     RESULT_STRIDE numbers per non-empty line into the Float64Array results:
@@ -65,17 +66,18 @@ static int read_names(napi_env env, napi_value array, name_set_t *set) {
 }
 
 napi_value event_scan_configure(napi_env env, napi_callback_info info) {
-  size_t argc = 10;
-  napi_value argv[10];
+  size_t argc = 11;
+  napi_value argv[11];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 10) return throw_invalid(env, "eventScanConfigure: expected 10 arguments");
+  if (argc != 11) return throw_invalid(env, "eventScanConfigure: expected 11 arguments");
   scan_protocol_t description;
   memset(&description, 0, sizeof description);
   if (napi_get_value_double(env, argv[0], &description.version) != napi_ok || !read_size(env, argv[1], &description.id_length) ||
       !read_size(env, argv[2], &description.label_length) || !read_size(env, argv[3], &description.name_length) ||
       !read_size(env, argv[4], &description.code_length) || !read_names(env, argv[5], &description.types) ||
       !read_names(env, argv[6], &description.playback) || !read_names(env, argv[7], &description.sources) ||
-      !read_name(env, argv[8], &description.stall) || !read_name(env, argv[9], &description.code))
+      !read_name(env, argv[8], &description.stall) || !read_name(env, argv[9], &description.code) ||
+      !read_names(env, argv[10], &description.fields))
     return throw_invalid(env, "eventScanConfigure: bad protocol description");
   const char *problem = event_scan_set_protocol(&description);
   if (problem) {

@@ -29,6 +29,8 @@ typedef struct {
   name_set_t playback;
   name_set_t sources;
   name_t stall, code;
+  /* Every field name, in the order protocol/event.ts declares them (the order clients write). */
+  name_set_t fields;
 } scan_protocol_t;
 
 /* Installs the protocol; returns NULL, or why it is not acceptable. */

@@ -3,10 +3,10 @@
  * its spool but stores nothing, and only a restart mends that, so /healthz must say so.
  */
 import { getJson, startCollector, waitFor } from "../test/collector-harness";
-import { ThreadedStore } from "./store/threaded-store";
+import { StoreThread } from "./store/store-thread";
 
 /** A real store thread that dies as it starts: an out-of-range nice value throws there, uncaught. */
-const dyingStoreThread = () => new ThreadedStore({ kind: "duckdb", path: ":memory:", nice: 99 });
+const dyingStoreThread = () => new StoreThread({ kind: "duckdb", path: ":memory:", nice: 99 });
 
 describe("a store thread that ends on its own", () => {
   it("reports why, once, and fails every call after it", async () => {
@@ -39,7 +39,7 @@ describe("a store thread that ends on its own", () => {
   it("leaves a collector with a working store thread healthy", async () => {
     const collector = await startCollector();
     try {
-      expect(collector.store).toBeInstanceOf(ThreadedStore);
+      expect(collector.store).toBeInstanceOf(StoreThread);
       expect(await getJson(collector, "/healthz")).toEqual({ status: 200, body: { status: "ok" } });
     } finally {
       await collector.stop();

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { REJECT_REASONS } from "./protocol/event";
-import type { IngestStats } from "./pipeline/ingest-stats";
 import type { SpoolStatus } from "./spool/spool-writer";
+import type { ProcessCounters } from "./telemetry";
 
 export interface CollectorMetrics {
   readonly registry: Registry;
@@ -19,11 +19,20 @@ export interface AdmissionTables {
   readonly sourceEvictions: number;
 }
 
+/** What a scrape reads: snapshots of the stages' own counts, the spool and the admission tables. */
+export interface MetricSources {
+  readonly counters: () => ProcessCounters;
+  readonly spool: () => SpoolStatus;
+  readonly tables: () => AdmissionTables;
+}
+
 /**
- * Prometheus metrics. Ingest counts live in IngestStats (plain numbers on the hot path) and are
- * copied into the counters when scraped. No label ever carries a user id.
+ * Prometheus metrics. Each stage counts in plain numeric fields on the hot path; a scrape reads
+ * their snapshots into the counters. No label ever carries a user id.
  */
-export function createMetrics(stats: IngestStats, spool: () => SpoolStatus, tables: () => AdmissionTables): CollectorMetrics {
+export function createMetrics(sources: MetricSources): CollectorMetrics {
+  const { spool, tables } = sources;
+  const stats = (): ProcessCounters => sources.counters();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const counter = (name: string, help: string, read: () => number) =>
@@ -36,22 +45,22 @@ export function createMetrics(stats: IngestStats, spool: () => SpoolStatus, tabl
         this.inc(read());
       },
     });
-  counter("collector_datagrams_received_total", "UDP datagrams received", () => stats.datagrams);
-  counter("collector_events_received_total", "Events (non-empty lines) received", () => stats.events);
-  counter("collector_events_accepted_total", "Events accepted (appended to the spool)", () => stats.accepted);
-  counter("collector_events_stored_total", "Events written to the store", () => stats.storedEvents);
+  counter("collector_datagrams_received_total", "UDP datagrams received", () => stats().datagrams);
+  counter("collector_events_received_total", "Events (non-empty lines) received", () => stats().events);
+  counter("collector_events_accepted_total", "Events accepted (appended to the spool)", () => stats().accepted);
+  counter("collector_events_stored_total", "Events written to the store", () => stats().storedEvents);
   counter(
     "collector_duplicates_total",
     "Events dropped as duplicates of an id seen in the dedupe window",
-    () => stats.rejectedEvents.duplicate,
+    () => stats().rejectedEvents.duplicate,
   );
-  counter("collector_store_errors_total", "Failed batch writes (retried from the spool)", () => stats.storeErrors);
+  counter("collector_store_errors_total", "Failed batch writes (retried from the spool)", () => stats().storeErrors);
   counter(
     "collector_spool_write_errors_total",
     "Spool appends that failed (their events counted as overload)",
-    () => stats.spoolWriteErrors,
+    () => stats().spoolWriteErrors,
   );
-  counter("collector_spool_corrupt_records_total", "Spool records skipped on replay: checksum failed", () => stats.spoolCorruptRecords);
+  counter("collector_spool_corrupt_records_total", "Spool records skipped on replay: checksum failed", () => stats().spoolCorruptRecords);
   counter("collector_dedupe_evictions_total", "Ids forgotten early because the dedupe table was full", () => tables().dedupeEvictions);
   counter(
     "collector_source_evictions_total",
@@ -78,7 +87,8 @@ export function createMetrics(stats: IngestStats, spool: () => SpoolStatus, tabl
     registers: [registry],
     collect() {
       this.reset();
-      for (const reason of REJECT_REASONS) this.inc({ reason }, stats.rejectedEvents[reason]);
+      const counts = stats();
+      for (const reason of REJECT_REASONS) this.inc({ reason }, counts.rejectedEvents[reason]);
     },
   });
   new Counter({
@@ -88,7 +98,8 @@ export function createMetrics(stats: IngestStats, spool: () => SpoolStatus, tabl
     registers: [registry],
     collect() {
       this.reset();
-      for (const reason of REJECT_REASONS) this.inc({ reason }, stats.rejectedDatagrams[reason]);
+      const counts = stats();
+      for (const reason of REJECT_REASONS) this.inc({ reason }, counts.rejectedDatagrams[reason]);
     },
   });
   const gauge = (name: string, help: string, read: (status: SpoolStatus) => number) =>

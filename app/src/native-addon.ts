@@ -25,6 +25,7 @@ export interface CollectorAddon {
     sources: string[],
     stallRequiredOn: string,
     codeRequiredOn: string,
+    fields: string[],
   ): void;
   eventScan(buffer: Buffer, start: number, end: number, results: Float64Array): number;
   /** See app/native/thread_nice.c. */

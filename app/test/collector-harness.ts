@@ -7,6 +7,7 @@ import { Collector } from "../src/collector";
 import { parseCollectorConfig, type CollectorConfigInput } from "../src/config";
 import type { PlaybackEvent } from "../src/protocol/event";
 import type { Store } from "../src/store/store";
+import type { StoreHandle } from "../src/store/store-handle";
 
 const spoolDirs = new Set<string>();
 process.once("exit", () => spoolDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -22,7 +23,7 @@ export function temporarySpoolDir(): string {
  * A real collector on loopback (UDP and HTTP on free ports) over the given or an in-memory
  * store, spooling to a fresh temporary directory.
  */
-export async function startCollector(overrides: Partial<CollectorConfigInput> = {}, store?: Store): Promise<Collector> {
+export async function startCollector(overrides: Partial<CollectorConfigInput> = {}, store?: Store | StoreHandle): Promise<Collector> {
   const config = parseCollectorConfig({
     spoolDir: temporarySpoolDir(),
     udpPort: 0,

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   CODE_REQUIRED_ON,
+  EVENT_FIELDS,
   EVENT_TYPES,
   LIMITS,
   PLAYBACK_TYPES,
@@ -49,6 +50,7 @@ function writeProtocol(dir: string): string {
       sources: [...SOURCES],
       stallRequiredOn: STALL_REQUIRED_ON,
       codeRequiredOn: CODE_REQUIRED_ON,
+      fields: EVENT_FIELDS.map((field) => field.name),
     }),
   );
   return path;

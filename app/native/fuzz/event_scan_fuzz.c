@@ -57,6 +57,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   json_object_object_get_ex(root, "sources", &field), read_names(field, &description.sources);
   json_object_object_get_ex(root, "stallRequiredOn", &field), read_name(field, &description.stall);
   json_object_object_get_ex(root, "codeRequiredOn", &field), read_name(field, &description.code);
+  json_object_object_get_ex(root, "fields", &field), read_names(field, &description.fields);
   const char *problem = event_scan_set_protocol(&description);
   if (problem) {
     fprintf(stderr, "event_scan_fuzz: %s\n", problem);

@@ -4,11 +4,11 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Logger } from "pino";
 import { z } from "zod";
-import type { IngestStats } from "../pipeline/ingest-stats";
 import { SOURCES } from "../protocol/event";
 import type { CollectorMetrics } from "../metrics";
 import type { SpoolStatus } from "../spool/spool-writer";
-import type { InsightQuery, Store } from "../store/store";
+import type { InsightQueries, InsightQuery } from "../store/store";
+import type { ProcessCounters } from "../telemetry";
 
 const DEFAULT_WINDOW_MS = 60 * 60_000;
 /**
@@ -80,8 +80,9 @@ function tokenMatches(expected: Buffer, presented: string | undefined): boolean 
 }
 
 export interface HttpDependencies {
-  readonly store: Store;
-  readonly stats: IngestStats;
+  readonly insights: InsightQueries;
+  /** The stages' counts, summed (read per request). */
+  readonly counters: () => ProcessCounters;
   readonly metrics: CollectorMetrics;
   /** Not ready while starting or stopping, and while the spool is nearly full. */
   readonly readiness: () => { ready: boolean; reason?: string };
@@ -145,40 +146,41 @@ export function createHttpServer(deps: HttpDependencies): FastifyInstance {
     reply.type("application/javascript").header("cache-control", "max-age=3600").send(chartJs),
   );
 
-  app.get("/api/v1/summary", async (request) => deps.store.summary(toWindow(parse(windowSchema, request.query), now())));
+  app.get("/api/v1/summary", async (request) => deps.insights.summary(toWindow(parse(windowSchema, request.query), now())));
   app.get("/api/v1/concurrent", async (request) => {
     const query = parse(concurrentSchema, request.query);
     const at = query.at ?? now();
-    return { at, listeners: await deps.store.concurrentListeners(at, query) };
+    return { at, listeners: await deps.insights.concurrentListeners(at, query) };
   });
   app.get("/api/v1/streams-per-minute", async (request) =>
-    deps.store.streamsPerMinute(toWindow(parse(windowSchema, request.query), now())),
+    deps.insights.streamsPerMinute(toWindow(parse(windowSchema, request.query), now())),
   );
   app.get("/api/v1/top", async (request) => {
     const query = parse(rankingSchema, request.query);
-    return deps.store.top(toWindow(query, now()), query.by, query.limit);
+    return deps.insights.top(toWindow(query, now()), query.by, query.limit);
   });
   app.get("/api/v1/trending", async (request) => {
     const query = parse(rankingSchema, request.query);
-    return deps.store.trending(toWindow(query, now()), query.by, query.limit);
+    return deps.insights.trending(toWindow(query, now()), query.by, query.limit);
   });
-  app.get("/api/v1/regions", async (request) => deps.store.experienceByRegion(toWindow(parse(windowSchema, request.query), now())));
-  app.get("/api/v1/quality", async (request) => ({
+  app.get("/api/v1/regions", async (request) => deps.insights.experienceByRegion(toWindow(parse(windowSchema, request.query), now())));
+  app.get("/api/v1/quality", async (request) => {
+    const window = toWindow(parse(windowSchema, request.query), now());
     // The ingest counts come from memory: they stay available while the store is down.
-    regions: await within(
-      deps.store.qualityByRegion(toWindow(parse(windowSchema, request.query), now())),
-      QUALITY_STORE_WAIT_MS,
-      "the store",
-    ).catch((error: Error) => {
+    const regions = await within(deps.insights.qualityByRegion(window), QUALITY_STORE_WAIT_MS, "the store").catch((error: Error) => {
       deps.log.warn({ err: error }, "quality: the store did not answer; ingest counts only");
       return null;
-    }),
-    received: { datagrams: deps.stats.datagrams, events: deps.stats.events },
-    accepted: deps.stats.accepted,
-    stored: deps.stats.storedEvents,
-    rejected: { events: { ...deps.stats.rejectedEvents }, datagrams: { ...deps.stats.rejectedDatagrams } },
-    duplicatesDropped: deps.stats.rejectedEvents.duplicate,
-    spool: deps.spool(),
-  }));
+    });
+    const counts = deps.counters();
+    return {
+      regions,
+      received: { datagrams: counts.datagrams, events: counts.events },
+      accepted: counts.accepted,
+      stored: counts.storedEvents,
+      rejected: { events: counts.rejectedEvents, datagrams: counts.rejectedDatagrams },
+      duplicatesDropped: counts.rejectedEvents.duplicate,
+      spool: deps.spool(),
+    };
+  });
   return app;
 }

@@ -26,6 +26,8 @@ export class DedupeWindow {
   private previous: FingerprintTable;
   private readonly print = { high: 0, low: 0 };
   private rotatedAt: number;
+  /** Fingerprints added since the last commit or drop, high and low in turn; reused. */
+  private readonly staged: number[] = [];
   evictions = 0;
 
   constructor(
@@ -53,10 +55,30 @@ export class DedupeWindow {
     return false;
   }
 
-  /** Forgets an id remembered by mistake (its event was refused after all), by its fingerprint. */
-  forgetFingerprint(high: number, low: number): void {
-    this.current.delete(high, low);
-    this.previous.delete(high, low);
+  /**
+   * Like seenOrAddFingerprint, but the id stays provisional until commitStaged or dropStaged:
+   * admission stages a turn's ids (so a copy later in the same turn is still a duplicate) and
+   * keeps them only once the turn's spool write succeeded.
+   */
+  seenOrStageFingerprint(high: number, low: number, now: number): boolean {
+    if (this.seenOrAddFingerprint(high, low, now)) return true;
+    this.staged.push(high, low);
+    return false;
+  }
+
+  /** The staged ids are remembered for good. */
+  commitStaged(): void {
+    this.staged.length = 0;
+  }
+
+  /** The staged ids are forgotten (their events were refused after all), so a retry is not a duplicate. */
+  dropStaged(): void {
+    const staged = this.staged;
+    for (let i = 0; i < staged.length; i += 2) {
+      this.current.delete(staged[i], staged[i + 1]);
+      this.previous.delete(staged[i], staged[i + 1]);
+    }
+    staged.length = 0;
   }
 
   get size(): number {

@@ -3,8 +3,8 @@
  * fixed number of runs with a recorded seed, so a failure replays exactly (fast-check prints the path).
  */
 import fc from "fast-check";
-import pino from "pino";
 import { temporarySpoolDir, waitFor } from "../../test/collector-harness";
+import { ingestChain } from "../../test/ingest-chain";
 import { sampleEvent } from "../../test/events";
 import { encodeEvent } from "../client/packer";
 import { REJECT_REASONS } from "../protocol/event";
@@ -13,11 +13,7 @@ import { DuckDbStore } from "../store/duckdb-store";
 import { SpoolConsumer } from "../spool/spool-consumer";
 import { SpoolReader } from "../spool/spool-reader";
 import { SpoolWriter } from "../spool/spool-writer";
-import { committingSinkFor } from "../store/lines";
-import { DedupeWindow } from "./dedupe-window";
-import { IngestPipeline } from "./ingest";
-import { IngestStats } from "./ingest-stats";
-import { SpoolIntake } from "./spool-intake";
+import { committingSinkFor } from "../store/committing-sink";
 
 const SEED = 20261126;
 const NOW = 1_764_150_000_000;
@@ -56,26 +52,19 @@ describe.each(DECODERS)("fuzzing the ingest pipeline into a real store (%s decod
         await store.migrate();
         const dir = temporarySpoolDir();
         const spool = SpoolWriter.open({ dir, maxBytes: 1 << 20, segmentBytes: 4096, fsyncIntervalMs: 0 });
-        const reader = new SpoolReader(dir);
+        const reader = new SpoolReader(dir, spool.ledger);
         const consumer = new SpoolConsumer(reader, committingSinkFor(store), {
           spoolId: spool.spoolId,
           batchSize: 50,
           flushIntervalMs: 5,
           retryBaseMs: 10,
-          writtenEnd: () => spool.end,
+          ledger: spool.ledger,
         });
         try {
-          const stats = new IngestStats();
-          const intake = new SpoolIntake(spool, stats, pino({ level: "silent" }));
-          const pipeline = new IngestPipeline(
-            stats,
-            new DedupeWindow({ windowMs: 60_000, maxEntries: 1000 }, NOW),
-            intake,
-            { maxDatagramBytes: 8192, maxSkewMs: 600_000, decoder: datagramDecoder(decoder) },
-            () => NOW,
-          );
-          for (const payload of datagrams) expect(() => pipeline.handleDatagram(payload)).not.toThrow();
-          intake.flush();
+          const chain = ingestChain(spool, { decoder: datagramDecoder(decoder), now: NOW });
+          for (const payload of datagrams) expect(() => chain.decode.handleDatagram(payload)).not.toThrow();
+          chain.endTurn();
+          const stats = chain.counters();
           expect(stats.datagrams).toBe(datagrams.length);
           const rejectedEvents = REJECT_REASONS.reduce((sum, reason) => sum + stats.rejectedEvents[reason], 0);
           expect(stats.accepted + rejectedEvents).toBe(stats.events);

@@ -1,11 +1,10 @@
 /**
  * A spool append that fails (its disk is full) refuses that turn's events as overload, leaves
- * no half-written record behind, and forgets their ids, so the client's retry is accepted
+ * no half-written record behind, and admission drops their staged ids, so the client's retry is accepted
  * rather than dropped as a duplicate. Real spool files on a real, full tmpfs (needs root).
  */
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import pino from "pino";
 import { sampleEvent } from "../../test/events";
 import { smallFilesystem } from "../../test/durability";
 import { packEvents } from "../client/packer";
@@ -13,10 +12,7 @@ import { DECODERS, datagramDecoder } from "../protocol/native-decode";
 import { SEGMENT_MAGIC, segmentFileName } from "../spool/record-format";
 import { SpoolReader, splitSpooledLines } from "../spool/spool-reader";
 import { SpoolWriter } from "../spool/spool-writer";
-import { DedupeWindow } from "./dedupe-window";
-import { IngestPipeline } from "./ingest";
-import { IngestStats } from "./ingest-stats";
-import { SpoolIntake } from "./spool-intake";
+import { ingestChain } from "../../test/ingest-chain";
 import { requireRoot } from "../../../test-support/tools";
 
 const NOW = 1_764_150_000_000;
@@ -28,25 +24,17 @@ const isRoot = requireRoot("the spool write-failure test", "to mount a small tmp
     try {
       // The spool's own bound is far above the disk: this is a write error, not a full spool.
       const spool = SpoolWriter.open({ dir: disk.dir, maxBytes: 64 << 20, segmentBytes: 16 << 20, fsyncIntervalMs: 0 });
-      const stats = new IngestStats();
-      const dedupe = new DedupeWindow({ windowMs: 60_000, maxEntries: 1000 }, NOW);
-      const intake = new SpoolIntake(spool, stats, pino({ level: "silent" }), (high, low) => dedupe.forgetFingerprint(high, low));
-      const pipeline = new IngestPipeline(
-        stats,
-        dedupe,
-        intake,
-        { maxDatagramBytes: 8192, maxSkewMs: 600_000, decoder: datagramDecoder(decoder) },
-        () => NOW,
-      );
+      const chain = ingestChain(spool, { decoder: datagramDecoder(decoder), now: NOW });
       // Over a page in all (tmpfs would still fit a small record into the segment's first page).
       const ids = Array.from({ length: 30 }, (_, n) => `retry-${n}`);
       const datagrams = packEvents(ids.map((id) => sampleEvent({ id, t: NOW })));
-      const sendAll = () => datagrams.forEach((datagram) => pipeline.handleDatagram(datagram, "198.51.100.7"));
+      const sendAll = () => datagrams.forEach((datagram) => chain.decode.handleDatagram(datagram, "198.51.100.7"));
       const segment = join(disk.dir, segmentFileName(0));
 
       disk.fill();
       sendAll();
-      intake.flush();
+      chain.endTurn();
+      let stats = chain.counters();
       expect(stats.accepted).toBe(0);
       expect(stats.rejectedEvents.overload).toBe(30);
       expect(stats.spoolWriteErrors).toBe(1);
@@ -55,7 +43,8 @@ const isRoot = requireRoot("the spool write-failure test", "to mount a small tmp
 
       disk.free();
       sendAll();
-      intake.flush();
+      chain.endTurn();
+      stats = chain.counters();
       expect(stats.accepted).toBe(30);
       expect(stats.rejectedEvents.duplicate).toBe(0);
       const reader = new SpoolReader(disk.dir);

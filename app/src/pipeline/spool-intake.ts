@@ -1,16 +1,13 @@
 import type { Logger } from "pino";
 import type { SpoolWriter } from "../spool/spool-writer";
-import type { IngestStats } from "./ingest-stats";
 
-/** Where the ingest pipeline hands events that passed every check. */
-export interface AcceptedEvents {
-  /** False when the spool cannot take more: the pipeline refuses with `overload`. */
-  readonly hasRoom: boolean;
-  /**
-   * The event's wire line is bytes [start, end) of `buffer`, which may be reused after the call;
-   * idHigh and idLow are its id's fingerprint (see DedupeWindow).
-   */
-  add(buffer: Buffer, start: number, end: number, idHigh: number, idLow: number): void;
+/** What the spool stage counts. */
+export class SpoolTelemetry {
+  /** Events appended: from then on a crash cannot lose them. */
+  accepted = 0;
+  /** Events of turns whose append failed (refused as overload). */
+  refused = 0;
+  writeErrors = 0;
 }
 
 /** Headroom kept below the spool's bound for a turn's record header. */
@@ -19,35 +16,32 @@ const NEWLINE = 0x0a;
 const INITIAL_TURN_BYTES = 256 * 1024;
 
 /**
- * Collects the lines accepted in one event-loop turn and appends them to the spool as one
+ * Collects the lines admitted in one event-loop turn and appends them to the spool as one
  * record (one syscall per turn, not per datagram). The lines' bytes are copied straight from
  * the receive buffer, so nothing is re-encoded. An event counts as accepted only once its
  * record is written: from then on a crash cannot lose it. If the write fails, the turn's
- * events are refused and counted as `overload`, like a full spool, and their ids are given
- * back to the dedupe window so a retry is not dropped as a duplicate.
+ * events are refused and counted as `overload`, like a full spool; `flush` says so to its caller.
  */
-export class SpoolIntake implements AcceptedEvents {
+export class SpoolIntake {
+  readonly telemetry = new SpoolTelemetry();
   /** This turn's lines, "\n"-joined; grows as needed and is reused across turns. */
   private turn = Buffer.allocUnsafe(INITIAL_TURN_BYTES);
   private turnBytes = 0;
-  /** Fingerprints of this turn's ids, high and low in turn; reused across turns. */
-  private readonly pendingFingerprints: number[] = [];
-  private scheduled = false;
+  private turnEvents = 0;
   private lastErrorLogAt = 0;
 
   constructor(
     private readonly writer: SpoolWriter,
-    private readonly stats: IngestStats,
     private readonly log: Logger,
-    /** Told the id fingerprint of each event a failed write refused, so a client's retry is not taken for a duplicate. */
-    private readonly onRefused: (idHigh: number, idLow: number) => void = () => undefined,
   ) {}
 
+  /** False when the spool cannot take more: admission refuses with `overload`. */
   get hasRoom(): boolean {
     return this.writer.hasRoomFor(this.turnBytes + HEADROOM_BYTES);
   }
 
-  add(buffer: Buffer, start: number, end: number, idHigh: number, idLow: number): void {
+  /** The event's wire line is bytes [start, end) of `buffer`, which may be reused after the call. */
+  add(buffer: Buffer, start: number, end: number): void {
     const needed = this.turnBytes + 1 + end - start;
     if (needed > this.turn.length) {
       const grown = Buffer.allocUnsafe(Math.max(needed, 2 * this.turn.length));
@@ -56,35 +50,29 @@ export class SpoolIntake implements AcceptedEvents {
     }
     if (this.turnBytes > 0) this.turn[this.turnBytes++] = NEWLINE;
     this.turnBytes += buffer.copy(this.turn, this.turnBytes, start, end);
-    this.pendingFingerprints.push(idHigh, idLow);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
-    }
+    this.turnEvents++;
   }
 
-  /** Writes what this turn accepted; also called on shutdown after the source has stopped. */
-  flush(): void {
-    this.scheduled = false;
-    const fingerprints = this.pendingFingerprints;
-    const events = fingerprints.length / 2;
-    if (events === 0) return;
+  /** Appends this turn's lines as one record; false when the append failed and they were refused. */
+  flush(): boolean {
+    const events = this.turnEvents;
+    if (events === 0) return true;
     const payload = this.turn.subarray(0, this.turnBytes);
     this.turnBytes = 0;
+    this.turnEvents = 0;
     try {
       // Written synchronously, so the turn buffer is free again when this returns.
       this.writer.appendPayload(payload);
-      this.stats.accepted += events;
+      this.telemetry.accepted += events;
+      return true;
     } catch (error) {
-      for (let i = 0; i < events; i++) this.stats.rejectEvent("overload");
-      this.stats.spoolWriteErrors++;
-      for (let i = 0; i < fingerprints.length; i += 2) this.onRefused(fingerprints[i], fingerprints[i + 1]);
+      this.telemetry.refused += events;
+      this.telemetry.writeErrors++;
       if (Date.now() - this.lastErrorLogAt > 5_000) {
         this.lastErrorLogAt = Date.now();
         this.log.error({ err: error, refused: events }, "spool append failed; refusing events as overload");
       }
-    } finally {
-      fingerprints.length = 0;
+      return false;
     }
   }
 }

@@ -2,6 +2,7 @@ import {
   CODE_REQUIRED_ON,
   EVENT_TYPES,
   LIMITS,
+  OPTIONAL_FIELDS,
   PLAYBACK_TYPES,
   PROTOCOL_VERSION,
   SOURCES,
@@ -35,8 +36,6 @@ export interface Rejection {
 }
 
 const fail = (reason: RejectReason, detail: string): Rejection => ({ ok: false, reason, detail });
-
-const OPTIONAL_FIELDS = ["app", "bitrate", "pid", "track", "artist", "pos", "listened", "source", "stall", "code"] as const;
 
 /**
  * Checks one parsed value against protocol v1 without copying anything: the receiving thread

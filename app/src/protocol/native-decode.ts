@@ -1,6 +1,6 @@
 import { loadAddon, type CollectorAddon } from "../native-addon";
 import { decodeDatagram, decodeLine, type DecodeSink } from "./decode";
-import { CODE_REQUIRED_ON, EVENT_TYPES, LIMITS, PLAYBACK_TYPES, PROTOCOL_VERSION, SOURCES, STALL_REQUIRED_ON } from "./event";
+import { CODE_REQUIRED_ON, EVENT_FIELDS, EVENT_TYPES, LIMITS, PLAYBACK_TYPES, PROTOCOL_VERSION, SOURCES, STALL_REQUIRED_ON } from "./event";
 
 export const DECODERS = ["native", "js"] as const;
 export type DecoderKind = (typeof DECODERS)[number];
@@ -57,6 +57,7 @@ function configuredAddon(): CollectorAddon {
       [...SOURCES],
       STALL_REQUIRED_ON,
       CODE_REQUIRED_ON,
+      EVENT_FIELDS.map((field) => field.name),
     );
     configured = addon;
   }

@@ -16,7 +16,7 @@ async function listen(receiver: UdpReceiver, hosts: string[], options: { port?: 
   const source = new UdpSource(
     { hosts, port: options.port ?? 0, receiver, maxDatagramBytes: MAX_DATAGRAM, recvBufferBytes: options.recvBufferBytes },
     // The batch receiver reuses its buffer: copy now, as the ingest pipeline does.
-    (buffer, start, end, from) => received.push({ payload: buffer.toString("latin1", start, end), from }),
+    { handleDatagram: (buffer, from, start, end) => void received.push({ payload: buffer.toString("latin1", start, end), from }) },
     silent,
   );
   await source.start();

@@ -24,16 +24,34 @@ export interface BoundSocket {
   readonly recvBufferBytes: number;
 }
 
-/** The UDP source: one socket per bind address, each handing raw datagrams to `onDatagram`. */
+/** Where the source hands each datagram: bytes [start, end) of `payload`, valid only during the call. */
+export interface DatagramSink {
+  handleDatagram(payload: Buffer, sourceAddress: string, start: number, end: number): void;
+}
+
+/** What the source counts. */
+export class SourceTelemetry {
+  datagrams = 0;
+}
+
+/** The UDP source: one socket per bind address, each handing raw datagrams to its downstream. */
 export class UdpSource {
+  readonly telemetry = new SourceTelemetry();
   private readonly sockets: ListeningSocket[] = [];
   readonly bound: BoundSocket[] = [];
+  private readonly onDatagram: DatagramHandler;
 
   constructor(
     private readonly options: UdpSourceOptions,
-    private readonly onDatagram: DatagramHandler,
+    downstream: DatagramSink,
     private readonly log: Logger,
-  ) {}
+  ) {
+    const telemetry = this.telemetry;
+    this.onDatagram = (payload, start, end, source) => {
+      telemetry.datagrams++;
+      downstream.handleDatagram(payload, source, start, end);
+    };
+  }
 
   async start(): Promise<void> {
     // A missing native build is a configuration error, not a bind failure: say so before binding.

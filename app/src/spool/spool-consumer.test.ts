@@ -6,7 +6,7 @@
 import { sampleEvent } from "../../test/events";
 import { temporarySpoolDir, waitFor } from "../../test/collector-harness";
 import { DuckDbStore } from "../store/duckdb-store";
-import { committingSinkFor } from "../store/lines";
+import { committingSinkFor } from "../store/committing-sink";
 import { SpoolConsumer, type CommittingSink } from "./spool-consumer";
 import { SpoolReader } from "./spool-reader";
 import { SpoolWriter } from "./spool-writer";
@@ -20,7 +20,7 @@ describe("a write whose reply is lost after it landed", () => {
     await store.migrate();
     const dir = temporarySpoolDir();
     const spool = SpoolWriter.open({ dir, maxBytes: 1 << 20, segmentBytes: 64 << 10, fsyncIntervalMs: 0 });
-    const reader = new SpoolReader(dir);
+    const reader = new SpoolReader(dir, spool.ledger);
     const real = committingSinkFor(store);
     let replyLost = false;
     const sink: CommittingSink = {
@@ -38,7 +38,7 @@ describe("a write whose reply is lost after it landed", () => {
     const consumer = new SpoolConsumer(
       reader,
       sink,
-      { spoolId: spool.spoolId, batchSize: 1000, flushIntervalMs: 5, retryBaseMs: 10, writtenEnd: () => spool.end },
+      { spoolId: spool.spoolId, batchSize: 1000, flushIntervalMs: 5, retryBaseMs: 10, ledger: spool.ledger },
       { onCommit: (to, count) => commits.push({ to, lines: count }), onError: (error) => errors.push(error.message) },
     );
     try {
@@ -55,6 +55,58 @@ describe("a write whose reply is lost after it landed", () => {
         { to: spool.end, lines: 20 },
       ]);
       expect(await store.countEvents()).toBe(70);
+    } finally {
+      await consumer.stop();
+      reader.close();
+      spool.close();
+      await store.close();
+    }
+  }, 30_000);
+
+  it("asks the store where it got to before writing a batch over a different range", async () => {
+    const store = await DuckDbStore.open({ path: ":memory:" });
+    await store.migrate();
+    const dir = temporarySpoolDir();
+    const spool = SpoolWriter.open({ dir, maxBytes: 1 << 20, segmentBytes: 64 << 10, fsyncIntervalMs: 0 });
+    const reader = new SpoolReader(dir, spool.ledger);
+    const real = committingSinkFor(store);
+    let writes = 0;
+    let unreachable = false;
+    const sink: CommittingSink = {
+      ...real,
+      async committedPosition(spoolId) {
+        // The partition goes on after the lost reply: the first question fails too.
+        if (unreachable) {
+          unreachable = false;
+          throw new Error("store unreachable");
+        }
+        return real.committedPosition(spoolId);
+      },
+      async write(batch, commit) {
+        await real.write(batch, commit);
+        if (++writes === 1) {
+          unreachable = true;
+          // More records arrive meanwhile, so a blind retry would span a longer range.
+          spool.append(lines("later", 10));
+          throw new Error("reply lost after the write landed");
+        }
+      },
+    };
+    const errors: string[] = [];
+    const consumer = new SpoolConsumer(
+      reader,
+      sink,
+      { spoolId: spool.spoolId, batchSize: 1000, flushIntervalMs: 5, retryBaseMs: 10, ledger: spool.ledger },
+      { onError: (error) => errors.push(error.message) },
+    );
+    try {
+      spool.append(lines("first", 30));
+      consumer.start();
+      await waitFor(() => consumer.committed >= spool.end, 10_000, "the consumer to store everything");
+      // DuckDB refuses an overlapping range ("overlaps what is stored"); a store that keys
+      // batches by their range alone would have stored the first 30 again.
+      expect(errors).toEqual(["reply lost after the write landed"]);
+      expect(await store.countEvents()).toBe(40);
     } finally {
       await consumer.stop();
       reader.close();

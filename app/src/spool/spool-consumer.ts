@@ -1,3 +1,4 @@
+import type { SpoolLedger } from "./ledger";
 import type { SpooledLines, SpoolReader } from "./spool-reader";
 
 /** Which part of which spool a batch is: stores commit `to` atomically with the rows. */
@@ -25,10 +26,11 @@ export interface SpoolConsumerOptions {
   readonly flushIntervalMs: number;
   /** First wait after a failure; doubles up to 30 s. */
   readonly retryBaseMs: number;
-  /** The writer's synced end position (shared memory when the consumer runs on the store thread). */
-  readonly writtenEnd: () => number;
-  /** Store up to this position without waiting for flushIntervalMs (a flush or a shutdown drain). */
-  readonly flushUpTo?: () => number;
+  /**
+   * The positions shared with the writer: the consumer stores up to `synced` (and at once up to
+   * `flushUpTo`); its reader publishes `committed` and deletes what the store holds.
+   */
+  readonly ledger: SpoolLedger;
 }
 
 export interface SpoolConsumerEvents {
@@ -57,6 +59,8 @@ export class SpoolConsumer {
    */
   private nextWriteDueAt = Date.now();
   private bytesPerLine = 200;
+  /** A write that failed and may have landed, until the store has said where it got to. */
+  private unconfirmed?: { from: number; to: number; lines: number; started: bigint };
   private running?: Promise<void>;
 
   constructor(
@@ -93,11 +97,10 @@ export class SpoolConsumer {
       }
     }
     while (!this.stopped) {
-      const waiting = this.options.writtenEnd() - this.position;
+      const { ledger } = this.options;
+      const waiting = ledger.synced - this.position;
       const due =
-        waiting >= this.options.batchSize * this.bytesPerLine ||
-        Date.now() >= this.nextWriteDueAt ||
-        this.position < (this.options.flushUpTo?.() ?? 0);
+        waiting >= this.options.batchSize * this.bytesPerLine || Date.now() >= this.nextWriteDueAt || this.position < ledger.flushUpTo;
       if (waiting > 0 && due) await this.writeNext();
       else await sleep(Math.min(20, this.options.flushIntervalMs));
     }
@@ -106,40 +109,58 @@ export class SpoolConsumer {
   private async writeNext(): Promise<void> {
     const started = process.hrtime.bigint();
     const takenAt = Date.now();
-    let attempted: { to: number; lines: number } | undefined;
     try {
-      const batch = this.reader.read(this.position, this.options.writtenEnd(), this.options.batchSize);
+      // After a failure the store may hold more than we know (a lost reply): learn where it got
+      // to before writing again, since a batch over a different range would carry a different
+      // token and store the landed rows a second time.
+      if (this.unconfirmed) await this.confirm();
+      const batch = this.reader.read(this.position, this.options.ledger.synced, this.options.batchSize);
       for (const bad of batch.corrupt) this.events.onCorrupt?.(bad.position, bad.reason);
       if (batch.lines.count === 0) {
-        this.position = batch.to;
+        this.advance(batch.to);
         return;
       }
-      attempted = { to: batch.to, lines: batch.lines.count };
+      this.unconfirmed = { from: batch.from, to: batch.to, lines: batch.lines.count, started };
       await this.sink.write(batch.lines, { spool: this.options.spoolId, from: batch.from, to: batch.to });
+      this.unconfirmed = undefined;
       this.bytesPerLine = Math.max(16, (batch.to - batch.from) / batch.lines.count);
-      this.position = batch.to;
+      this.advance(batch.to);
       this.failures = 0;
       const interval = this.options.flushIntervalMs;
       this.nextWriteDueAt = Math.min(Date.now() + interval, takenAt + 2 * interval);
       this.events.onCommit?.(batch.to, batch.lines.count, Number(process.hrtime.bigint() - started) / 1e9);
     } catch (error) {
-      // A failed read or write: the records stay in the spool and are tried again.
+      // A failed read, write or resync: the records stay in the spool and are tried again.
       await this.backOff(error as Error);
-      // The write may have landed before it failed (a lost reply): ask the store.
-      const before = this.position;
-      await this.resync().catch(() => undefined);
-      // If it did, the batch is stored: say so, or stored counts and spool releases miss it.
-      if (attempted && before < attempted.to && this.position >= attempted.to) {
-        this.failures = 0;
-        this.events.onCommit?.(attempted.to, attempted.lines, Number(process.hrtime.bigint() - started) / 1e9);
-      }
+      await this.confirm().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Asks the store where it got to after a failed write. If the write landed after all, its
+   * batch is stored: say so, or stored counts miss it.
+   */
+  private async confirm(): Promise<void> {
+    const attempted = this.unconfirmed;
+    const before = this.position;
+    await this.resync();
+    this.unconfirmed = undefined;
+    if (attempted && before < attempted.to && this.position >= attempted.to) {
+      this.failures = 0;
+      this.events.onCommit?.(attempted.to, attempted.lines, Number(process.hrtime.bigint() - attempted.started) / 1e9);
     }
   }
 
   private async resync(): Promise<void> {
     const committed = await this.sink.committedPosition(this.options.spoolId);
-    // Segments below the oldest on disk were released because they were stored.
-    this.position = Math.max(committed, this.reader.start());
+    // Segments below the oldest on disk were deleted because they were stored.
+    this.advance(Math.max(committed, this.reader.start()));
+  }
+
+  /** Everything below `position` is stored: publish it and delete the segments it covers. */
+  private advance(position: number): void {
+    this.position = position;
+    this.reader.release(position);
   }
 
   private async backOff(error: Error): Promise<void> {

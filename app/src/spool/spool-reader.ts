@@ -1,7 +1,8 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { SEGMENT_MAGIC, recordAt, segmentFileName } from "./record-format";
-import { listSegments } from "./spool-writer";
+import type { SpoolLedger } from "./ledger";
+import { deleteCommittedSegments, listSegments } from "./segments";
 
 /** Accepted wire lines as the spool holds them: the bytes as received, "\n" between lines. */
 export interface SpooledLines {
@@ -29,14 +30,32 @@ const CHUNK_BYTES = 4 * 1024 * 1024;
 const MAX_INITIAL_BATCH_BYTES = 64 * 1024 * 1024;
 
 /**
- * Reads records back from the spool's segment files, in order, from any record boundary. It
- * keeps nothing but an open file and a read buffer, so a long store outage costs disk, not memory.
+ * Reads records back from the spool's segment files, in order, from any record boundary, and
+ * deletes the segments the store holds. It keeps nothing but an open file and a read buffer, so
+ * a long store outage costs disk, not memory.
  */
 export class SpoolReader {
   private buffer = Buffer.allocUnsafe(CHUNK_BYTES);
   private open?: { base: number; fd: number };
 
-  constructor(readonly dir: string) {}
+  /** With a ledger, `release` publishes where the oldest remaining segment starts. */
+  constructor(
+    readonly dir: string,
+    private readonly ledger?: SpoolLedger,
+  ) {}
+
+  /**
+   * Deletes the sealed segments that end at or before `committed` and publishes the committed
+   * position and the oldest remaining segment in the ledger (the writer's room check reads it).
+   */
+  release(committed: number): void {
+    const oldest = deleteCommittedSegments(this.dir, committed);
+    if (this.open && this.open.base < oldest) this.close();
+    if (this.ledger) {
+      this.ledger.committed = Math.max(this.ledger.committed, committed);
+      this.ledger.oldestSegment = oldest;
+    }
+  }
 
   /** The oldest position still on disk. */
   start(): number {

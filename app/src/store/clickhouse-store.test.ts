@@ -85,7 +85,7 @@ describeWithTool(binary)("ClickHouse store against a real server", () => {
     await store.writeBatch(batch);
     await store.writeBatch(batch);
     expect(await store.countEvents()).toBe(3);
-    expect((await store.summary({ from: t, to: t + 10 })).streams).toBe(3);
+    expect((await store.insights.summary({ from: t, to: t + 10 })).streams).toBe(3);
   });
 });
 

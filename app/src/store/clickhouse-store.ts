@@ -1,11 +1,11 @@
 import { createClient, type ClickHouseClient } from "@clickhouse/client";
 import { createHash } from "node:crypto";
-import { STREAM_THRESHOLD_MS, type PlaybackEvent } from "../protocol/event";
+import { STORED_FIELDS, STREAM_THRESHOLD_MS, type EventField, type PlaybackEvent } from "../protocol/event";
 import type { SpoolCommit } from "../spool/spool-consumer";
-import type { Fragment } from "./insight-sql";
-import type { InsightQuery, MinuteCount, RankBy, RankedName, RegionExperience, RegionQuality, Store, Summary, TrendingName } from "./store";
+import type { Fragment } from "./insight-statements";
+import type { Store } from "./store";
 import { resettingAgent } from "./resetting-agent";
-import { SqlInsights } from "./sql-insights";
+import { SqlInsightQueries } from "./sql-insight-queries";
 
 export interface ClickHouseStoreOptions {
   readonly url: string;
@@ -57,6 +57,12 @@ export interface AddColumn {
   readonly definition: string;
 }
 
+/** A wire field's ClickHouse column: labels may be dictionary-encoded, optional fields are Nullable. */
+function clickHouseColumn(field: EventField, label: string): string {
+  const base = field.kind === "count" ? "Int64" : field.label ? label : "String";
+  return `${field.name} ${field.required === "always" ? base : `Nullable(${base})`}`;
+}
+
 /** The versioned schema; DDL picks engines by cluster mode and column types by server features. */
 export function clickHouseMigrations(
   options: Pick<ClickHouseStoreOptions, "cluster" | "database">,
@@ -70,9 +76,7 @@ export function clickHouseMigrations(
     options.cluster ? `Replicated${kind}('/clickhouse/tables/{shard}/${db}/${table}', '{replica}')` : `${kind}()`;
   const statements = [
     `CREATE TABLE IF NOT EXISTS ${db}.${local}${onCluster} (
-      id String, type ${label}, sid String, uid String, t Int64, seq Int64, region ${label}, device ${label},
-      app Nullable(String), bitrate Nullable(Int64), pid Nullable(String), track Nullable(String), artist Nullable(String),
-      pos Nullable(Int64), listened Nullable(Int64), source Nullable(String), stall Nullable(Int64), code Nullable(String),
+      ${STORED_FIELDS.map((field) => clickHouseColumn(field, label)).join(", ")},
       received_at Int64, batch String
     ) ENGINE = ${engine(local, "MergeTree")}
     PARTITION BY toYYYYMMDD(toDateTime(intDiv(t, 1000)))
@@ -127,7 +131,7 @@ export function clickHouseMigrations(
 export class ClickHouseStore implements Store {
   readonly kind = "clickhouse";
   private features?: ServerFeatures;
-  private readonly insights = new SqlInsights({ run: (fragment) => this.query(fragment), minuteOf: clickHouseMinuteOf });
+  readonly insights = new SqlInsightQueries({ run: (fragment) => this.query(fragment), minuteOf: clickHouseMinuteOf });
 
   private constructor(
     private readonly client: ClickHouseClient,
@@ -232,53 +236,17 @@ export class ClickHouseStore implements Store {
       // A Distributed table would otherwise queue the rows and answer before they are stored.
       clickhouse_settings: this.options.cluster ? { insert_distributed_sync: 1 } : undefined,
       // Known columns only: events may carry fields the protocol ignores.
-      values: events.map((event) => ({
-        id: event.id,
-        type: event.type,
-        sid: event.sid,
-        uid: event.uid,
-        t: event.t,
-        seq: event.seq,
-        region: event.region,
-        device: event.device,
-        app: event.app ?? null,
-        bitrate: event.bitrate ?? null,
-        pid: event.pid ?? null,
-        track: event.track ?? null,
-        artist: event.artist ?? null,
-        pos: event.pos ?? null,
-        listened: event.listened ?? null,
-        source: event.source ?? null,
-        stall: event.stall ?? null,
-        code: event.code ?? null,
-        received_at: receivedAt,
-        batch: token,
-        spool: commit?.spool ?? "",
-        spool_to: commit?.to ?? 0,
-      })),
+      values: events.map((event) => {
+        const row: Record<string, unknown> = {
+          received_at: receivedAt,
+          batch: token,
+          spool: commit?.spool ?? "",
+          spool_to: commit?.to ?? 0,
+        };
+        for (const field of STORED_FIELDS) row[field.name] = (event as unknown as Record<string, unknown>)[field.name] ?? null;
+        return row;
+      }),
     });
-  }
-
-  summary(query: InsightQuery): Promise<Summary> {
-    return this.insights.summary(query);
-  }
-  concurrentListeners(at: number, filters?: Omit<InsightQuery, "from" | "to">): Promise<number> {
-    return this.insights.concurrentListeners(at, filters);
-  }
-  streamsPerMinute(query: InsightQuery): Promise<MinuteCount[]> {
-    return this.insights.streamsPerMinute(query);
-  }
-  top(query: InsightQuery, by: RankBy, limit: number): Promise<RankedName[]> {
-    return this.insights.top(query, by, limit);
-  }
-  trending(query: InsightQuery, by: RankBy, limit: number): Promise<TrendingName[]> {
-    return this.insights.trending(query, by, limit);
-  }
-  qualityByRegion(query: InsightQuery): Promise<RegionQuality[]> {
-    return this.insights.qualityByRegion(query);
-  }
-  experienceByRegion(query: InsightQuery): Promise<RegionExperience[]> {
-    return this.insights.experienceByRegion(query);
   }
 
   async countEvents(): Promise<number> {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { queryDuckDb } from "../../test/durability";
 import { DuckDbStore, SpoolPositionMismatch } from "./duckdb-store";
-import { spooledLinesOf } from "./lines";
+import { spooledLinesOf } from "./committing-sink";
 
 let store: DuckDbStore;
 describeSpoolCommits(
@@ -113,7 +113,9 @@ describe("DuckDB checkpoints", () => {
     await store.migrate();
     const t = Date.now();
     for (let batch = 0; batch < 3; batch++)
-      await store.writeLines(spooledLinesOf(Array.from({ length: 20_000 }, (_, index) => JSON.stringify(sampleEvent({ id: `c-${batch}-${index}`, t })))));
+      await store.writeLines(
+        spooledLinesOf(Array.from({ length: 20_000 }, (_, index) => JSON.stringify(sampleEvent({ id: `c-${batch}-${index}`, t })))),
+      );
     const bytes = existsSync(`${path}.wal`) ? statSync(`${path}.wal`).size : 0;
     await store.close();
     return bytes;

@@ -1,11 +1,18 @@
 import { blobValue, DuckDBInstance, type DuckDBConnection, type DuckDBValue } from "@duckdb/node-api";
 import { isUtf8 } from "node:buffer";
-import { STREAM_THRESHOLD_MS, type PlaybackEvent } from "../protocol/event";
+import { STORED_FIELDS, STREAM_THRESHOLD_MS, type EventField, type PlaybackEvent } from "../protocol/event";
 import type { SpoolCommit } from "../spool/spool-consumer";
 import type { SpooledLines } from "../spool/spool-reader";
-import type { Fragment } from "./insight-sql";
-import type { InsightQuery, MinuteCount, RankBy, RankedName, RegionExperience, RegionQuality, Store, Summary, TrendingName } from "./store";
-import { SqlInsights } from "./sql-insights";
+import type { Fragment } from "./insight-statements";
+import type { Store } from "./store";
+import { SqlInsightQueries } from "./sql-insight-queries";
+
+/** A wire field's DuckDB column type. */
+const duckDbType = (field: EventField): "VARCHAR" | "BIGINT" => (field.kind === "count" ? "BIGINT" : "VARCHAR");
+
+/** The events table's columns as the wire format names and types them (received_at is ours). */
+const EVENT_COLUMNS = STORED_FIELDS.map((field) => ({ name: field.name, type: duckDbType(field), required: field.required === "always" }));
+const EVENT_JSON_STRUCTURE = JSON.stringify(Object.fromEntries(EVENT_COLUMNS.map(({ name, type }) => [name, type])));
 
 /** Versioned, append-only migrations; each runs once, in order, inside a transaction. */
 const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
@@ -13,10 +20,8 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
     version: 1,
     sql: `
       CREATE TABLE events (
-        id VARCHAR NOT NULL, type VARCHAR NOT NULL, sid VARCHAR NOT NULL, uid VARCHAR NOT NULL,
-        t BIGINT NOT NULL, seq BIGINT NOT NULL, region VARCHAR NOT NULL, device VARCHAR NOT NULL,
-        app VARCHAR, bitrate BIGINT, pid VARCHAR, track VARCHAR, artist VARCHAR, pos BIGINT,
-        listened BIGINT, source VARCHAR, stall BIGINT, code VARCHAR, received_at BIGINT NOT NULL
+        ${EVENT_COLUMNS.map(({ name, type, required }) => `${name} ${type}${required ? " NOT NULL" : ""}`).join(", ")},
+        received_at BIGINT NOT NULL
       );
       -- One row per playback that reached the stream threshold, at its earliest qualifying event.
       CREATE TABLE streams (
@@ -39,29 +44,6 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
 
 /** A batch that starts past what is stored would skip records; one that overlaps would store some twice. */
 export class SpoolPositionMismatch extends Error {}
-
-/** The events table's columns as the wire format names and types them (received_at is ours). */
-const EVENT_FIELDS: ReadonlyArray<[string, "VARCHAR" | "BIGINT"]> = [
-  ["id", "VARCHAR"],
-  ["type", "VARCHAR"],
-  ["sid", "VARCHAR"],
-  ["uid", "VARCHAR"],
-  ["t", "BIGINT"],
-  ["seq", "BIGINT"],
-  ["region", "VARCHAR"],
-  ["device", "VARCHAR"],
-  ["app", "VARCHAR"],
-  ["bitrate", "BIGINT"],
-  ["pid", "VARCHAR"],
-  ["track", "VARCHAR"],
-  ["artist", "VARCHAR"],
-  ["pos", "BIGINT"],
-  ["listened", "BIGINT"],
-  ["source", "VARCHAR"],
-  ["stall", "BIGINT"],
-  ["code", "VARCHAR"],
-];
-const EVENT_JSON_STRUCTURE = JSON.stringify(Object.fromEntries(EVENT_FIELDS));
 
 export const DUCKDB_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 
@@ -104,7 +86,7 @@ const DEFAULT_CHECKPOINT_MEGABYTES = 32;
 export class DuckDbStore implements Store {
   readonly kind = "duckdb";
   private writing: Promise<void> = Promise.resolve();
-  private readonly insights = new SqlInsights({ run: (fragment) => this.query(fragment) });
+  readonly insights = new SqlInsightQueries({ run: (fragment) => this.query(fragment) });
   private lastBatchAt = 0;
 
   private constructor(
@@ -177,7 +159,7 @@ export class DuckDbStore implements Store {
     return this.serialized(
       (receivedAt) =>
         this.connection.run(
-          `INSERT INTO events SELECT ${EVENT_FIELDS.map(([name]) => `e.${name}`).join(", ")}, ${receivedAt}
+          `INSERT INTO events SELECT ${EVENT_COLUMNS.map(({ name }) => `e.${name}`).join(", ")}, ${receivedAt}
            FROM (SELECT json_transform(line, '${EVENT_JSON_STRUCTURE}') AS e FROM (SELECT unnest(string_split(${text}, chr(10))) AS line))`,
           { lines: value },
         ),
@@ -251,24 +233,12 @@ export class DuckDbStore implements Store {
     const text = (value: string | undefined) => (value === undefined ? appender.appendNull() : appender.appendVarchar(value));
     const count = (value: number | undefined) => (value === undefined ? appender.appendNull() : appender.appendBigInt(BigInt(value)));
     for (const event of events) {
-      appender.appendVarchar(event.id);
-      appender.appendVarchar(event.type);
-      appender.appendVarchar(event.sid);
-      appender.appendVarchar(event.uid);
-      appender.appendBigInt(BigInt(event.t));
-      appender.appendBigInt(BigInt(event.seq));
-      appender.appendVarchar(event.region);
-      appender.appendVarchar(event.device);
-      text(event.app);
-      count(event.bitrate);
-      text(event.pid);
-      text(event.track);
-      text(event.artist);
-      count(event.pos);
-      count(event.listened);
-      text(event.source);
-      count(event.stall);
-      text(event.code);
+      const row = event as unknown as Record<string, string | number | undefined>;
+      for (const column of EVENT_COLUMNS) {
+        const value = row[column.name];
+        if (column.type === "BIGINT") count(value as number | undefined);
+        else text(value as string | undefined);
+      }
       appender.appendBigInt(receivedAt);
       appender.endRow();
     }
@@ -288,28 +258,6 @@ export class DuckDbStore implements Store {
   private async query(fragment: Fragment): Promise<Record<string, unknown>[]> {
     const { sql, values } = render(fragment);
     return this.rows(sql, values);
-  }
-
-  summary(query: InsightQuery): Promise<Summary> {
-    return this.insights.summary(query);
-  }
-  concurrentListeners(at: number, filters?: Omit<InsightQuery, "from" | "to">): Promise<number> {
-    return this.insights.concurrentListeners(at, filters);
-  }
-  streamsPerMinute(query: InsightQuery): Promise<MinuteCount[]> {
-    return this.insights.streamsPerMinute(query);
-  }
-  top(query: InsightQuery, by: RankBy, limit: number): Promise<RankedName[]> {
-    return this.insights.top(query, by, limit);
-  }
-  trending(query: InsightQuery, by: RankBy, limit: number): Promise<TrendingName[]> {
-    return this.insights.trending(query, by, limit);
-  }
-  qualityByRegion(query: InsightQuery): Promise<RegionQuality[]> {
-    return this.insights.qualityByRegion(query);
-  }
-  experienceByRegion(query: InsightQuery): Promise<RegionExperience[]> {
-    return this.insights.experienceByRegion(query);
   }
 
   /** Rows stored, for tests, the lab and the benchmark. */

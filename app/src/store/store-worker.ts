@@ -1,18 +1,19 @@
 /**
  * The store thread: it owns the store (DuckDB or ClickHouse) and the spool consumer, so
  * reading the spool back, parsing, appends and insight queries never run on the thread that
- * receives UDP. The main thread talks to it through ThreadedStore.
+ * receives UDP. The main thread talks to it through StoreThread; the spool positions cross in
+ * the ledger's shared memory.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import { SpoolLedger } from "../spool/ledger";
 import { SpoolConsumer, type CommittingSink } from "../spool/spool-consumer";
 import { SpoolReader } from "../spool/spool-reader";
-import { FLUSH_UP_TO, SYNCED_END } from "../spool/spool-writer";
 import { ClickHouseStore } from "./clickhouse-store";
 import { DuckDbStore } from "./duckdb-store";
-import { lowerCurrentThreadPriority } from "./store-priority";
-import { committingSinkFor, eventsFromLines } from "./lines";
+import { lowerCurrentThreadPriority } from "./thread-priority";
+import { committingSinkFor } from "./committing-sink";
 import type { Store } from "./store";
-import type { StoreEvent, StoreRequest, StoreResponse, StoreWorkerData } from "./threaded-store";
+import type { StoreEvent, StoreRequest, StoreResponse, StoreWorkerData } from "./store-thread";
 
 async function open(data: StoreWorkerData): Promise<Store> {
   switch (data.kind) {
@@ -58,22 +59,23 @@ port.on("message", async (request: StoreRequest) => {
   try {
     let result: unknown;
     switch (request.kind) {
-      case "write": {
-        const { events } = eventsFromLines(request.lines);
-        await (await store()).writeBatch(events, request.commit);
-        break;
-      }
       case "call":
         result = await ((await store()) as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[request.method](
           ...request.args,
         );
         break;
+      case "insight":
+        result = await ((await store()).insights as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[request.method](
+          ...request.args,
+        );
+        break;
       case "consume": {
-        const shared = new Float64Array(request.shared);
+        const ledger = new SpoolLedger(request.ledger);
+        const { dir, ...options } = request.options;
         consumer = new SpoolConsumer(
-          new SpoolReader(request.options.dir),
+          new SpoolReader(dir, ledger),
           sink,
-          { ...request.options, writtenEnd: () => shared[SYNCED_END], flushUpTo: () => shared[FLUSH_UP_TO] },
+          { ...options, ledger },
           {
             onReady: (committed) => emit({ event: "ready", committed }),
             onCommit: (to, lines, seconds) => emit({ event: "commit", to, lines, seconds }),

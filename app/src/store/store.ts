@@ -71,9 +71,10 @@ export interface InsightQueries {
   experienceByRegion(query: InsightQuery): Promise<RegionExperience[]>;
 }
 
-/** Where accepted events end up. Ingest only ever calls writeBatch. */
-export interface Store extends InsightQueries {
+/** Where accepted events end up: the spool consumer writes, HTTP and the loss job ask `insights`. */
+export interface Store {
   readonly kind: string;
+  readonly insights: InsightQueries;
   /** Applies pending schema migrations; safe to run again. Returns the schema version. */
   migrate(): Promise<number>;
   /**
@@ -85,5 +86,7 @@ export interface Store extends InsightQueries {
   writeLines?(lines: SpooledLines, commit?: SpoolCommit): Promise<void>;
   /** The end of the last stored batch of `spool`; 0 when none. */
   committedPosition(spool: string): Promise<number>;
+  /** Rows stored, for tests, the lab and the benchmark. */
+  countEvents(): Promise<number>;
   close(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import { insightSql, type Fragment } from "./insight-sql";
+import { insightSql, type Fragment } from "./insight-statements";
 import type {
   InsightQueries,
   InsightQuery,
@@ -15,7 +15,7 @@ type Rows = Record<string, unknown>[];
 
 const num = (value: unknown): number => (value === null || value === undefined ? 0 : Number(value));
 
-export interface SqlInsightsOptions {
+export interface SqlInsightQueriesOptions {
   /** Runs one insight fragment on the store's database and returns its rows. */
   readonly run: (fragment: Fragment) => Promise<Rows>;
   /** How this database rounds a timestamp column to its minute. */
@@ -23,11 +23,11 @@ export interface SqlInsightsOptions {
 }
 
 /**
- * The insight queries over the shared SQL (insight-sql.ts), for any store that can run it.
+ * The insight queries over the shared SQL (insight-statements.ts), for any store that can run it.
  * Stores compose this rather than repeat the row mapping.
  */
-export class SqlInsights implements InsightQueries {
-  constructor(private readonly options: SqlInsightsOptions) {}
+export class SqlInsightQueries implements InsightQueries {
+  constructor(private readonly options: SqlInsightQueriesOptions) {}
 
   private run(fragment: Fragment): Promise<Rows> {
     return this.options.run(fragment);

@@ -1,9 +1,10 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import type { PlaybackEvent } from "../protocol/event";
-import type { SpoolCommit, SpoolConsumerEvents, SpoolConsumerOptions } from "../spool/spool-consumer";
-import type { InsightQuery, MinuteCount, RankBy, RankedName, RegionExperience, RegionQuality, Store, Summary, TrendingName } from "./store";
+import type { SpoolLedger } from "../spool/ledger";
+import type { SpoolConsumerEvents } from "../spool/spool-consumer";
+import { SinkTelemetry, countingEvents, type ConsumeOptions, type StoreHandle } from "./store-handle";
+import type { InsightQueries } from "./store";
 
 export type StoreWorkerData = (
   | { readonly kind: "duckdb"; readonly path: string; readonly threads?: number; readonly checkpointMegabytes?: number }
@@ -16,29 +17,27 @@ export type StoreWorkerData = (
       readonly cluster?: string;
     }
 ) & {
-  /** When set, the store thread lowers its own priority to this nice value (see store-priority.ts). */
+  /** When set, the store thread lowers its own priority to this nice value (see thread-priority.ts). */
   readonly nice?: number;
 };
 
-type QueryMethod =
-  | "migrate"
-  | "summary"
-  | "concurrentListeners"
-  | "streamsPerMinute"
-  | "top"
-  | "trending"
-  | "qualityByRegion"
-  | "experienceByRegion"
-  | "committedPosition"
-  | "countEvents";
-
-/** What the store thread's spool consumer needs: the spool directory instead of a reader. */
-export type ConsumeOptions = Omit<SpoolConsumerOptions, "writtenEnd" | "flushUpTo"> & { readonly dir: string };
+/** The insight queries, asked on the store thread. */
+export const INSIGHT_METHODS = [
+  "summary",
+  "concurrentListeners",
+  "streamsPerMinute",
+  "top",
+  "trending",
+  "qualityByRegion",
+  "experienceByRegion",
+] as const satisfies ReadonlyArray<keyof InsightQueries>;
+type InsightMethod = (typeof INSIGHT_METHODS)[number];
+type StoreMethod = "migrate" | "committedPosition" | "countEvents";
 
 export type StoreRequest =
-  | { id: number; kind: "write"; lines: readonly string[]; commit?: SpoolCommit }
-  | { id: number; kind: "call"; method: QueryMethod; args: unknown[] }
-  | { id: number; kind: "consume"; options: ConsumeOptions; shared: SharedArrayBuffer }
+  | { id: number; kind: "call"; method: StoreMethod; args: unknown[] }
+  | { id: number; kind: "insight"; method: InsightMethod; args: unknown[] }
+  | { id: number; kind: "consume"; options: ConsumeOptions; ledger: SharedArrayBuffer }
   | { id: number; kind: "stopConsuming" }
   | { id: number; kind: "close" };
 
@@ -62,12 +61,14 @@ function workerEntry(): { file: string; execArgv: string[] } {
 }
 
 /**
- * A Store whose real implementation runs on its own thread, together with the spool consumer:
- * accepted events reach it through the spool files, never through messages, so the receiving
- * thread only decodes, validates, dedupes and appends.
+ * The store on its own thread, together with the spool consumer: accepted events reach it
+ * through the spool files and the ledger, never through messages, so the receiving thread only
+ * decodes, validates, dedupes and appends. Insight queries and health cross as messages.
  */
-export class ThreadedStore implements Store {
+export class StoreThread implements StoreHandle {
   readonly kind: string;
+  readonly telemetry = new SinkTelemetry();
+  readonly insights: InsightQueries;
   private readonly worker: Worker;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
@@ -78,6 +79,9 @@ export class ThreadedStore implements Store {
 
   constructor(data: StoreWorkerData) {
     this.kind = `${data.kind} (store thread)`;
+    this.insights = Object.fromEntries(
+      INSIGHT_METHODS.map((method) => [method, (...args: unknown[]) => this.send({ kind: "insight", method, args })]),
+    ) as unknown as InsightQueries;
     const entry = workerEntry();
     this.worker = new Worker(entry.file, { workerData: data, execArgv: entry.execArgv });
     this.worker.on("message", (response: StoreResponse | StoreEvent) => {
@@ -107,10 +111,9 @@ export class ThreadedStore implements Store {
     else events.onCorrupt?.(message.position, message.reason);
   }
 
-  /** Starts the spool consumer on the store thread; `shared` is SpoolWriter.shared. */
-  consume(options: ConsumeOptions, shared: Float64Array, events: SpoolConsumerEvents): Promise<void> {
-    this.consumerEvents = events;
-    return this.send({ kind: "consume", options, shared: shared.buffer as SharedArrayBuffer });
+  startConsuming(options: ConsumeOptions, ledger: SpoolLedger, events?: SpoolConsumerEvents): Promise<void> {
+    this.consumerEvents = countingEvents(this.telemetry, events);
+    return this.send({ kind: "consume", options, ledger: ledger.buffer });
   }
 
   stopConsuming(): Promise<void> {
@@ -126,12 +129,8 @@ export class ThreadedStore implements Store {
     });
   }
 
-  private call<T>(method: QueryMethod, ...args: unknown[]): Promise<T> {
+  private call<T>(method: StoreMethod, ...args: unknown[]): Promise<T> {
     return this.send<T>({ kind: "call", method, args });
-  }
-
-  writeBatch(events: readonly PlaybackEvent[], commit?: SpoolCommit): Promise<void> {
-    return this.send<void>({ kind: "write", lines: events.map((event) => JSON.stringify(event)), commit });
   }
 
   committedPosition(spool: string): Promise<number> {
@@ -141,27 +140,7 @@ export class ThreadedStore implements Store {
   migrate(): Promise<number> {
     return this.call("migrate");
   }
-  summary(query: InsightQuery): Promise<Summary> {
-    return this.call("summary", query);
-  }
-  concurrentListeners(at: number, filters?: Omit<InsightQuery, "from" | "to">): Promise<number> {
-    return this.call("concurrentListeners", at, filters);
-  }
-  streamsPerMinute(query: InsightQuery): Promise<MinuteCount[]> {
-    return this.call("streamsPerMinute", query);
-  }
-  top(query: InsightQuery, by: RankBy, limit: number): Promise<RankedName[]> {
-    return this.call("top", query, by, limit);
-  }
-  trending(query: InsightQuery, by: RankBy, limit: number): Promise<TrendingName[]> {
-    return this.call("trending", query, by, limit);
-  }
-  qualityByRegion(query: InsightQuery): Promise<RegionQuality[]> {
-    return this.call("qualityByRegion", query);
-  }
-  experienceByRegion(query: InsightQuery): Promise<RegionExperience[]> {
-    return this.call("experienceByRegion", query);
-  }
+
   countEvents(): Promise<number> {
     return this.call("countEvents");
   }
