@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { VmSize } from "../constructs/vsphere-vm";
 import {
   addressRange,
   cidrRange,
@@ -16,13 +17,14 @@ const cidr = z.string().refine(isIpv4Cidr, { message: "is not an IPv4 CIDR (netw
 const addressSpan = z.object({ first: ipv4, last: ipv4 }).strict();
 const label = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, "must be a lower-case DNS label of at most 32 characters");
 
+/** The site's VM sizes are the constructs' VmSize (declared once, in constructs/vsphere-vm.ts). */
 const vmSize = z
   .object({
     cpus: z.number().int().min(1).max(64),
     memoryMiB: z.number().int().min(1024).max(262144).multipleOf(256),
     diskGiB: z.number().int().min(8).max(4096),
   })
-  .strict();
+  .strict() satisfies z.ZodType<VmSize>;
 
 const nodePool = z.object({ count: z.number().int().min(0).max(32), vm: vmSize }).strict();
 
@@ -239,7 +241,7 @@ export type SiteConfigInput = z.input<typeof siteConfigSchema>;
 export type SiteConfig = z.output<typeof siteConfigSchema>;
 export type ClusterTierConfig = SiteConfig["tiers"]["production"];
 export type PreviewTierConfig = SiteConfig["tiers"]["preview"];
-export type VmSize = z.output<typeof vmSize>;
+export type { VmSize };
 export type BackendConfig = SiteConfig["backend"];
 
 export class SiteConfigError extends Error {

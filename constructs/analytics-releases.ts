@@ -71,7 +71,10 @@ export interface AnalyticsReleasesProps {
   readonly backup?: ClickHouseBackup;
   /** Requests and limits of every container. @default CLUSTER_RESOURCES */
   readonly resources?: ReleaseResources;
-  /** The operator's release when it lives in the same stack; previews rely on staging's. */
+  /**
+   * The operator's release when it lives in the same stack; previews rely on staging's.
+   * @default [] (no dependency)
+   */
   readonly after?: ITerraformDependable[];
 }
 

@@ -8,7 +8,10 @@ export interface EnvironmentNamespaceProps {
   readonly environment: string;
   readonly tier: string;
   readonly branch: string;
-  /** Caps what a preview may take from the shared staging cluster. Omit for no quota. */
+  /**
+   * Caps what a preview may take from the shared staging cluster. Omit for no quota.
+   * @default no quota
+   */
   readonly quota?: { readonly cpu: string; readonly memory: string };
 }
 

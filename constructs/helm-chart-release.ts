@@ -18,9 +18,20 @@ export interface HelmChartReleaseProps {
   readonly namespace: string;
   /** A pinned repository chart, or a chart directory of this repository (shipped as an asset). */
   readonly chart: RepositoryChart | { readonly directory: string };
-  /** Plain values; secrets never go here (they live in Kubernetes Secrets). */
+  /**
+   * Plain values; secrets never go here (they live in Kubernetes Secrets).
+   * @default {}
+   */
   readonly values?: Record<string, unknown>;
+  /**
+   * Let Helm create the release namespace.
+   * @default false
+   */
   readonly createNamespace?: boolean;
+  /**
+   * Resources the release waits for (CRDs, the namespace, another release).
+   * @default none
+   */
   readonly dependsOn?: ITerraformDependable[];
 }
 

@@ -26,7 +26,10 @@ export interface K3sClusterProps {
   readonly k3sVersion?: string;
   /** API address clients use. @default the first server's address */
   readonly apiAddress?: string;
-  /** Extra names or addresses for the API server certificate. */
+  /**
+   * Extra names or addresses for the API server certificate.
+   * @default []
+   */
   readonly extraTlsSans?: readonly string[];
   /** Keep workloads off servers. @default true when there are agents */
   readonly taintServers?: boolean;

@@ -26,37 +26,102 @@ export type SecondFactor =
   | { readonly kind: "password"; readonly passwordFile: string };
 
 export interface OcservConfigProps {
-  /** Default 443 for both: TLS on TCP, DTLS on UDP. */
+  /**
+   * Default 443 for both: TLS on TCP, DTLS on UDP.
+   * @default 443
+   */
   readonly tcpPort?: number;
+  /**
+   * UDP port for DTLS.
+   * @default 443
+   */
   readonly udpPort?: number;
   /** Addresses handed to clients. */
   readonly pool: string;
   /** Networks pushed to clients (split tunnel): the platform networks only. */
   readonly routes: readonly string[];
-  /** Send all traffic through the VPN. Cannot be combined with split-tunnel routes. */
+  /**
+   * Send all traffic through the VPN. Cannot be combined with split-tunnel routes.
+   * @default false (split tunnel over `routes`)
+   */
   readonly defaultRoute?: boolean;
   readonly dnsServers: readonly string[];
-  /** Domains resolved through the VPN's DNS (split DNS). */
+  /**
+   * Domains resolved through the VPN's DNS (split DNS).
+   * @default []
+   */
   readonly splitDnsDomains?: readonly string[];
   /** Users allowed in, by certificate CN; anyone else is refused even with a valid certificate. */
   readonly users: ReadonlyArray<{ readonly name: string; readonly group: string }>;
-  /** Default certificate only; RADIUS or a password file adds a second factor (both required). */
+  /**
+   * Default certificate only; RADIUS or a password file adds a second factor (both required).
+   * @default none (certificate only)
+   */
   readonly secondFactor?: SecondFactor;
+  /**
+   * Most concurrent sessions.
+   * @default 128
+   */
   readonly maxClients?: number;
+  /**
+   * Most concurrent sessions per user.
+   * @default 2
+   */
   readonly maxSameClients?: number;
+  /**
+   * Minimum interval between a client's connection attempts.
+   * @default 100
+   */
   readonly rateLimitMs?: number;
+  /**
+   * Idle sessions are closed after this.
+   * @default 1200
+   */
   readonly idleTimeoutSeconds?: number;
+  /**
+   * The same for mobile clients.
+   * @default 2400
+   */
   readonly mobileIdleTimeoutSeconds?: number;
+  /**
+   * DNS domain pushed to clients.
+   * @default "vpn.internal"
+   */
   readonly defaultDomain?: string;
-  /** The ocserv on the gateway; newer options are emitted only when it supports them. */
+  /**
+   * The ocserv on the gateway; newer options are emitted only when it supports them.
+   * @default DEBIAN_OCSERV_VERSION (Debian bookworm's 1.1.6)
+   */
   readonly ocservVersion?: string;
-  /** Hide the VPN behind a secret URL (ocserv ≥ 1.2 only). */
+  /**
+   * Hide the VPN behind a secret URL (ocserv ≥ 1.2 only).
+   * @default off
+   */
   readonly camouflage?: { readonly secret: string; readonly realm: string };
-  /** Overrides for tests that run ocserv as a normal process. */
+  /**
+   * Overrides for tests that run ocserv as a normal process.
+   * @default the Debian package's paths
+   */
   readonly paths?: Partial<Record<keyof typeof OCSERV_PATHS, string>>;
+  /**
+   * The unprivileged user and group the workers run as.
+   * @default nobody / nogroup
+   */
   readonly runAs?: { readonly user: string; readonly group: string };
+  /**
+   * ocserv's control socket.
+   * @default "/run/ocserv-socket"
+   */
   readonly socketFile?: string;
+  /**
+   * ocserv's pid file.
+   * @default "/run/ocserv.pid"
+   */
   readonly pidFile?: string;
+  /**
+   * Prefix of the tun devices.
+   * @default "vpns"
+   */
   readonly device?: string;
 }
 

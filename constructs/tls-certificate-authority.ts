@@ -6,10 +6,20 @@ export type KeyAlgorithm = "ECDSA" | "RSA";
 
 export interface TlsCertificateAuthorityProps {
   readonly commonName: string;
+  /**
+   * Subject O of the CA.
+   * @default none
+   */
   readonly organization?: string;
-  /** Default ECDSA P-256, as k3s generates its own CAs. */
+  /**
+   * Default ECDSA P-256, as k3s generates its own CAs.
+   * @default "ECDSA" (P-256)
+   */
   readonly algorithm?: KeyAlgorithm;
-  /** Default ten years: rotating a cluster CA is a planned operation, not an expiry surprise. */
+  /**
+   * Default ten years: rotating a cluster CA is a planned operation, not an expiry surprise.
+   * @default 87 600 (ten years)
+   */
   readonly validityHours?: number;
 }
 

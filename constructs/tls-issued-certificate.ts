@@ -9,19 +9,42 @@ export type CertificateUse = "client_auth" | "server_auth";
 export interface TlsIssuedCertificateProps {
   readonly ca: TlsCertificateAuthority;
   readonly commonName: string;
-  /** Subject O; Kubernetes reads it as the group (e.g. system:masters). */
+  /**
+   * Subject O; Kubernetes reads it as the group (e.g. system:masters).
+   * @default none
+   */
   readonly organization?: string;
-  /** Subject OU; ocserv can read the VPN group from it. */
+  /**
+   * Subject OU; ocserv can read the VPN group from it.
+   * @default none
+   */
   readonly organizationalUnit?: string;
   readonly use: CertificateUse;
-  /** Key usages besides the extended one. Default digital_signature and key_encipherment. */
+  /**
+   * Key usages besides the extended one. Default digital_signature and key_encipherment.
+   * @default ["digital_signature", "key_encipherment"]
+   */
   readonly keyUsage?: readonly string[];
   readonly validityHours: number;
-  /** Renew this long before expiry on the next apply. Default a tenth of the validity. */
+  /**
+   * Renew this long before expiry on the next apply. Default a tenth of the validity.
+   * @default a tenth of validityHours
+   */
   readonly earlyRenewalHours?: number;
+  /**
+   * Subject alternative DNS names.
+   * @default none
+   */
   readonly dnsNames?: readonly string[];
+  /**
+   * Subject alternative IP addresses.
+   * @default none
+   */
   readonly ipAddresses?: readonly string[];
-  /** Default: the CA's algorithm. */
+  /**
+   * Default: the CA's algorithm.
+   * @default the CA's algorithm
+   */
   readonly algorithm?: KeyAlgorithm;
 }
 

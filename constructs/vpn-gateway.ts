@@ -32,12 +32,22 @@ export interface VpnGatewayProps {
   /** Platform networks routed to VPN clients (split tunnel). */
   readonly routes: readonly string[];
   readonly users: readonly VpnUser[];
-  /** Operator-supplied server certificate; by default one is generated (clients pin its key). */
+  /**
+   * Operator-supplied server certificate; by default one is generated (clients pin its key).
+   * @default a generated one
+   */
   readonly serverCertificate?: { readonly certPem: string; readonly keyPem: string };
+  /**
+   * ocserv settings beyond the gateway's own.
+   * @default OcservConfig's defaults
+   */
   readonly ocserv?: Partial<Pick<OcservConfigProps, "secondFactor" | "maxClients" | "maxSameClients" | "ocservVersion">>;
   /** Deliberate replacements so far (`npm run node:replace`). @default 0 */
   readonly generation?: number;
-  /** Guest interface names of the external and platform NICs (vmxnet3 PCI order). */
+  /**
+   * Guest interface names of the external and platform NICs (vmxnet3 PCI order).
+   * @default VPN_GATEWAY_DEFAULT_INTERFACES
+   */
   readonly interfaces?: { readonly external: string; readonly platform: string };
 }
 

@@ -17,6 +17,10 @@ export interface VsphereNodePoolProps {
   readonly prefixLength: number;
   readonly gateway: string;
   readonly dnsServers: readonly string[];
+  /**
+   * DNS search domains for the nodes.
+   * @default []
+   */
   readonly searchDomains?: readonly string[];
   readonly size: VmSize;
   readonly templateDiskGiB: number;
@@ -24,7 +28,10 @@ export interface VsphereNodePoolProps {
   readonly userData: readonly string[];
   /** Keep the pool's VMs on different ESXi hosts (a DRS anti-affinity rule). @default false */
   readonly antiAffinity?: boolean;
-  /** Ports every node serves to clients. */
+  /**
+   * Ports every node serves to clients.
+   * @default []
+   */
   readonly exposes?: readonly ExposedPort[];
   /** Network role of the single NIC. @default "platform" */
   readonly network?: string;

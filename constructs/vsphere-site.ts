@@ -20,7 +20,10 @@ export interface VsphereSiteProps {
   /** Parent folder; this construct creates `<parentFolder>/<environment>` below it. */
   readonly parentFolder: string;
   readonly environment: string;
-  /** Folder name under parentFolder. Default: the environment. */
+  /**
+   * Folder name under parentFolder. Default: the environment.
+   * @default the environment
+   */
   readonly folderName?: string;
   /**
    * Which stack's objects these are (e.g. "platform", "vpn"). vCenter tag categories are

@@ -36,10 +36,17 @@ export interface VsphereVmProps {
   readonly templateDiskGiB: number;
   readonly nics: readonly VmNic[];
   readonly dnsServers: readonly string[];
+  /**
+   * DNS search domains.
+   * @default []
+   */
   readonly searchDomains?: readonly string[];
   /** cloud-config user-data; may contain Terraform tokens (keys, tokens from other resources). */
   readonly userData: string;
-  /** Ports the VM serves to clients; listed for reviewers by `npm run plan:summary`. */
+  /**
+   * Ports the VM serves to clients; listed for reviewers by `npm run plan:summary`.
+   * @default []
+   */
   readonly exposes?: readonly ExposedPort[];
   /**
    * Deliberate replacements so far (`npm run node:replace`): the VM is replaced when this

@@ -20,7 +20,7 @@
  *     Scans bytes [start, end) of buffer as "\n"-separated lines and writes one row of
  *     RESULT_STRIDE numbers per non-empty line into the Float64Array results:
  *       status (1 valid, 0 decode in JavaScript), line start, line end, t,
- *       id fingerprint high, low (as protocol's fingerprintOf), sid start, sid end.
+ *       id fingerprint high, low (as pipeline/fingerprint-table.ts's fingerprintOf), sid start, sid end.
  *     Stops when results is full; the caller continues after the last line's end.
  */
 #include <node_api.h>

@@ -126,7 +126,7 @@ static int text_ok(const value_t *value, size_t max) { return value->kind == K_S
 static int optional_text_ok(const value_t *value, int required, size_t max) { return value->kind == 0 ? !required : text_ok(value, max); }
 static int optional_integer_ok(const value_t *value, int required) { return value->kind == 0 ? !required : value->kind == K_INTEGER; }
 
-/* protocol/fingerprint-table.ts's fingerprintOf, over ASCII bytes (which are their UTF-16 code units). */
+/* app/src/pipeline/fingerprint-table.ts's fingerprintOf, over ASCII bytes (which are their UTF-16 code units). */
 static uint32_t fmix32(uint32_t hash) {
   hash ^= hash >> 16;
   hash *= 0x85ebca6bu;

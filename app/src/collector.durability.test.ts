@@ -6,9 +6,9 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnCollector } from "../../test-support/collector-process";
-import { duckDbIds, quality, queryDuckDb, settled, smallFilesystem, storeOutageMidStream } from "../test/durability";
-import { killMidStreamAndRestart } from "../test/kill-scenario";
-import { EventStream } from "../test/event-stream";
+import { duckDbIds, quality, queryDuckDb, settled, smallFilesystem, storeOutageMidStream } from "../../test-support/collector/durability";
+import { killMidStreamAndRestart } from "../../test-support/collector/kill-scenario";
+import { EventStream } from "../../test-support/collector/event-stream";
 import { DuckDbStore } from "./store/duckdb-store";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

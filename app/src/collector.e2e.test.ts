@@ -1,7 +1,7 @@
-import { describeInsightSuite } from "../test/insight-suite";
+import { describeInsightSuite } from "../../test-support/collector/insight-suite";
 
 describeInsightSuite(
   "DuckDB",
-  async () => (await import("../test/collector-harness")).startCollector(),
+  async () => (await import("../../test-support/collector/collector-harness")).startCollector(),
   async (collector) => void (await collector.stop()),
 );

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { createSocket } from "node:dgram";
 import { join } from "node:path";
 import { UdpEventClient } from "./client/udp-client";
-import { sampleEvent } from "../test/events";
+import { sampleEvent } from "../../test-support/collector/events";
 import { compileCollector, spawnCollector } from "../../test-support/collector-process";
 
 const RSS_BOUND_BYTES = 384 * 1024 * 1024;

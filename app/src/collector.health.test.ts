@@ -2,7 +2,7 @@
  * Liveness reflects the store thread: a collector whose store thread has ended keeps filling
  * its spool but stores nothing, and only a restart mends that, so /healthz must say so.
  */
-import { getJson, startCollector, waitFor } from "../test/collector-harness";
+import { getJson, startCollector, waitFor } from "../../test-support/collector/collector-harness";
 import { StoreThread } from "./store/store-thread";
 
 /** A real store thread that dies as it starts: an out-of-range nice value throws there, uncaught. */

@@ -8,7 +8,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UdpEventClient } from "./client/udp-client";
-import { sampleEvent } from "../test/events";
+import { sampleEvent } from "../../test-support/collector/events";
 import { spawnCollector } from "../../test-support/collector-process";
 
 const SHUTDOWN_BOUND_MS = 10_000;

@@ -20,7 +20,7 @@ import {
   SOURCES,
   STALL_REQUIRED_ON,
 } from "../../app/src/protocol/event";
-import { generateEventSet } from "../../app/test/event-set";
+import { generateEventSet } from "../../test-support/collector/event-set";
 
 const root = join(__dirname, "..", "..");
 const native = join(root, "app", "native");

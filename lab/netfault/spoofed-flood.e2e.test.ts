@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UdpEventClient } from "../../app/src/client/udp-client";
-import { sampleEvent } from "../../app/test/events";
+import { sampleEvent } from "../../test-support/collector/events";
 import { compileCollector, spawnCollector, type CollectorProcess } from "../../test-support/collector-process";
 import { NetnsLab } from "../../test-support/netns";
 import { describeWithTool, requireRoot, requireTool } from "../../test-support/tools";

@@ -7,7 +7,7 @@
  */
 import { createSocket } from "node:dgram";
 import { packEvents } from "../../app/src/client/packer";
-import { sampleEvent } from "../../app/test/events";
+import { sampleEvent } from "../../test-support/collector/events";
 
 async function main(): Promise<void> {
   const [host, port, eventsText, perSecondText] = process.argv.slice(2);

@@ -9,8 +9,8 @@ import { startClickHouse, type RunningClickHouse } from "../../test-support/clic
 import { spawnCollector, type CollectorProcess } from "../../test-support/collector-process";
 import { NetnsLab } from "../../test-support/netns";
 import { describeWithTool, requireRoot, requireTool } from "../../test-support/tools";
-import { EventStream } from "../../app/test/event-stream";
-import { metric, quality, settled } from "../../app/test/durability";
+import { EventStream } from "../../test-support/collector/event-stream";
+import { metric, quality, settled } from "../../test-support/collector/durability";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 

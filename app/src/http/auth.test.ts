@@ -1,5 +1,5 @@
 import type { Collector } from "../collector";
-import { startCollector } from "../../test/collector-harness";
+import { startCollector } from "../../../test-support/collector/collector-harness";
 
 const TOKEN = "test-token-0123456789abcdef";
 

@@ -1,7 +1,7 @@
 import { chromium, type Browser } from "playwright-core";
 import type { Collector } from "../collector";
-import { getJson, sendEvents, startCollector } from "../../test/collector-harness";
-import { generateEventSet } from "../../test/event-set";
+import { getJson, sendEvents, startCollector } from "../../../test-support/collector/collector-harness";
+import { generateEventSet } from "../../../test-support/collector/event-set";
 import { describeWithTool, requireTool } from "../../../test-support/tools";
 
 const chromiumPath = requireTool("chromium", "apt-get install chromium");

@@ -3,9 +3,9 @@
  * fixed number of runs with a recorded seed, so a failure replays exactly (fast-check prints the path).
  */
 import fc from "fast-check";
-import { temporarySpoolDir, waitFor } from "../../test/collector-harness";
-import { ingestChain } from "../../test/ingest-chain";
-import { sampleEvent } from "../../test/events";
+import { temporarySpoolDir, waitFor } from "../../../test-support/collector/collector-harness";
+import { ingestChain } from "../../../test-support/collector/ingest-chain";
+import { sampleEvent } from "../../../test-support/collector/events";
 import { encodeEvent } from "../client/packer";
 import { REJECT_REASONS } from "../protocol/event";
 import { DECODERS, datagramDecoder } from "../protocol/native-decode";

@@ -1,7 +1,7 @@
 import { createSocket } from "node:dgram";
 import type { Collector } from "../collector";
-import { accountedFor, startCollector, waitFor } from "../../test/collector-harness";
-import { sampleEvent } from "../../test/events";
+import { accountedFor, startCollector, waitFor } from "../../../test-support/collector/collector-harness";
+import { sampleEvent } from "../../../test-support/collector/events";
 import { encodeEvent } from "../client/packer";
 import { SourceLimiter } from "./source-limiter";
 

@@ -5,14 +5,14 @@
  */
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { sampleEvent } from "../../test/events";
-import { smallFilesystem } from "../../test/durability";
+import { sampleEvent } from "../../../test-support/collector/events";
+import { smallFilesystem } from "../../../test-support/collector/durability";
 import { packEvents } from "../client/packer";
 import { DECODERS, datagramDecoder } from "../protocol/native-decode";
 import { SEGMENT_MAGIC, segmentFileName } from "../spool/record-format";
 import { SpoolReader, splitSpooledLines } from "../spool/spool-reader";
 import { SpoolWriter } from "../spool/spool-writer";
-import { ingestChain } from "../../test/ingest-chain";
+import { ingestChain } from "../../../test-support/collector/ingest-chain";
 import { requireRoot } from "../../../test-support/tools";
 
 const NOW = 1_764_150_000_000;

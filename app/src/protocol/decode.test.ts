@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { packEvents } from "../client/packer";
-import { sampleEvent, sessionStart } from "../../test/events";
+import { sampleEvent, sessionStart } from "../../../test-support/collector/events";
 import { decodeDatagram, validateEvent, type DecodeSink } from "./decode";
 import { EVENT_TYPES, SOURCES, type PlaybackEvent, type RejectReason } from "./event";
 

@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import { packEvents } from "../client/packer";
 import { fingerprintOf } from "../pipeline/fingerprint-table";
-import { sampleEvent, sessionStart } from "../../test/events";
+import { sampleEvent, sessionStart } from "../../../test-support/collector/events";
 import { EVENT_TYPES, LIMITS, PLAYBACK_TYPES, SOURCES, type PlaybackEvent, type RejectReason } from "./event";
 import { jsDecoder, NativeDecoder, type ScannedEventSink } from "./native-decode";
 

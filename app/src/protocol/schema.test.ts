@@ -2,7 +2,7 @@ import Ajv2020 from "ajv/dist/2020";
 import fc from "fast-check";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { sampleEvent, sessionStart } from "../../test/events";
+import { sampleEvent, sessionStart } from "../../../test-support/collector/events";
 import { validateEvent } from "./decode";
 import { EVENT_TYPES } from "./event";
 

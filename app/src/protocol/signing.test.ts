@@ -1,6 +1,6 @@
 import type { Collector } from "../collector";
-import { accountedFor, getJson, startCollector, waitFor } from "../../test/collector-harness";
-import { sessionStart } from "../../test/events";
+import { accountedFor, getJson, startCollector, waitFor } from "../../../test-support/collector/collector-harness";
+import { sessionStart } from "../../../test-support/collector/events";
 import { UdpEventClient } from "../client/udp-client";
 import { encodeEvent } from "../client/packer";
 import { parseSigningKeys, signDatagram, verifyDatagram } from "./signing";

@@ -3,8 +3,8 @@
  * the boundary: the store's reply to a write that landed is lost, as when a server stops after
  * committing an insert but before answering it.
  */
-import { sampleEvent } from "../../test/events";
-import { temporarySpoolDir, waitFor } from "../../test/collector-harness";
+import { sampleEvent } from "../../../test-support/collector/events";
+import { temporarySpoolDir, waitFor } from "../../../test-support/collector/collector-harness";
 import { DuckDbStore } from "../store/duckdb-store";
 import { committingSinkFor } from "../store/committing-sink";
 import { SpoolConsumer, type CommittingSink } from "./spool-consumer";

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { closeSync, openSync, readdirSync, readSync, statSync, truncateSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { temporarySpoolDir } from "../../test/collector-harness";
+import { temporarySpoolDir } from "../../../test-support/collector/collector-harness";
 import { RECORD_HEADER_BYTES, SEGMENT_MAGIC, segmentFileName } from "./record-format";
 import { SpoolReader, splitSpooledLines } from "./spool-reader";
 import { SpoolFullError, SpoolWriter, type SpoolWriterOptions } from "./spool-writer";

@@ -1,11 +1,11 @@
-import { sampleEvent } from "../../test/events";
-import { describeInsightSuite } from "../../test/insight-suite";
-import { describeSpoolCommits } from "../../test/spool-commit-suite";
-import { getJson, sendEvents, startCollector } from "../../test/collector-harness";
+import { sampleEvent } from "../../../test-support/collector/events";
+import { describeInsightSuite } from "../../../test-support/collector/insight-suite";
+import { describeSpoolCommits } from "../../../test-support/collector/spool-commit-suite";
+import { getJson, sendEvents, startCollector } from "../../../test-support/collector/collector-harness";
 import { startClickHouse, type RunningClickHouse } from "../../../test-support/clickhouse";
 import { spawnCollector } from "../../../test-support/collector-process";
-import { storeOutageMidStream } from "../../test/durability";
-import { killMidStreamAndRestart } from "../../test/kill-scenario";
+import { storeOutageMidStream } from "../../../test-support/collector/durability";
+import { killMidStreamAndRestart } from "../../../test-support/collector/kill-scenario";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -1,9 +1,9 @@
-import { describeSpoolCommits } from "../../test/spool-commit-suite";
-import { sampleEvent, sessionStart } from "../../test/events";
+import { describeSpoolCommits } from "../../../test-support/collector/spool-commit-suite";
+import { sampleEvent, sessionStart } from "../../../test-support/collector/events";
 import { existsSync, mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { queryDuckDb } from "../../test/durability";
+import { queryDuckDb } from "../../../test-support/collector/durability";
 import { DuckDbStore, SpoolPositionMismatch } from "./duckdb-store";
 import { spooledLinesOf } from "./committing-sink";
 

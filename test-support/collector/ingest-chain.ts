@@ -1,12 +1,12 @@
 import pino from "pino";
-import { Admission } from "../src/pipeline/admission";
-import { DecodeStage } from "../src/pipeline/decode-stage";
-import { DedupeWindow } from "../src/pipeline/dedupe-window";
-import { SpoolIntake } from "../src/pipeline/spool-intake";
-import type { DatagramDecoder } from "../src/protocol/native-decode";
-import type { SpoolWriter } from "../src/spool/spool-writer";
-import { SinkTelemetry } from "../src/store/store-handle";
-import { processCounters, type ProcessCounters } from "../src/telemetry";
+import { Admission } from "../../app/src/pipeline/admission";
+import { DecodeStage } from "../../app/src/pipeline/decode-stage";
+import { DedupeWindow } from "../../app/src/pipeline/dedupe-window";
+import { SpoolIntake } from "../../app/src/pipeline/spool-intake";
+import type { DatagramDecoder } from "../../app/src/protocol/native-decode";
+import type { SpoolWriter } from "../../app/src/spool/spool-writer";
+import { SinkTelemetry } from "../../app/src/store/store-handle";
+import { processCounters, type ProcessCounters } from "../../app/src/telemetry";
 
 /** decode → admission → spool intake over a real spool, without a socket, at a fixed clock. */
 export function ingestChain(spool: SpoolWriter, options: { decoder: DatagramDecoder; now: number; dedupeMaxEntries?: number }) {

@@ -1,5 +1,5 @@
 import { createSocket } from "node:dgram";
-import { packEvents } from "../src/client/packer";
+import { packEvents } from "../../app/src/client/packer";
 import { sampleEvent } from "./events";
 
 /**

@@ -1,4 +1,4 @@
-import type { PlaybackEvent } from "../src/protocol/event";
+import type { PlaybackEvent } from "../../app/src/protocol/event";
 
 /** A valid event of each shape, for table tests. */
 export function sampleEvent(overrides: Partial<PlaybackEvent> = {}): PlaybackEvent {

@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
-import { UdpEventClient } from "../src/client/udp-client";
-import { Collector } from "../src/collector";
-import { parseCollectorConfig, type CollectorConfigInput } from "../src/config";
-import type { PlaybackEvent } from "../src/protocol/event";
-import type { Store } from "../src/store/store";
-import type { StoreHandle } from "../src/store/store-handle";
+import { UdpEventClient } from "../../app/src/client/udp-client";
+import { Collector } from "../../app/src/collector";
+import { parseCollectorConfig, type CollectorConfigInput } from "../../app/src/config";
+import type { PlaybackEvent } from "../../app/src/protocol/event";
+import type { Store } from "../../app/src/store/store";
+import type { StoreHandle } from "../../app/src/store/store-handle";
 
 const spoolDirs = new Set<string>();
 process.once("exit", () => spoolDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));

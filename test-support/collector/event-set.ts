@@ -1,4 +1,4 @@
-import { SOURCES, type PlaybackEvent } from "../src/protocol/event";
+import { SOURCES, type PlaybackEvent } from "../../app/src/protocol/event";
 import { seededRandom } from "./events";
 
 export interface EventSet {

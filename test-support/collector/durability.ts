@@ -3,8 +3,8 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SEGMENT_MAGIC } from "../src/spool/record-format";
-import type { CollectorProcess } from "../../test-support/collector-process";
+import { SEGMENT_MAGIC } from "../../app/src/spool/record-format";
+import type { CollectorProcess } from "../collector-process";
 import { EventStream } from "./event-stream";
 
 /** What the quality endpoint of a running collector process reports. */

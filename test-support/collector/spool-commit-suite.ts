@@ -1,6 +1,6 @@
-import type { SpoolCommit } from "../src/spool/spool-consumer";
-import { committingSinkFor, spooledLinesOf } from "../src/store/committing-sink";
-import type { Store } from "../src/store/store";
+import type { SpoolCommit } from "../../app/src/spool/spool-consumer";
+import { committingSinkFor, spooledLinesOf } from "../../app/src/store/committing-sink";
+import type { Store } from "../../app/src/store/store";
 import { sampleEvent } from "./events";
 
 /**

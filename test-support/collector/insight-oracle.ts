@@ -2,7 +2,7 @@
  * The insight definitions computed directly from an event list, written independently of the
  * collector's SQL: plain loops over the events the test sent. Expected values come from here.
  */
-import type { PlaybackEvent } from "../src/protocol/event";
+import type { PlaybackEvent } from "../../app/src/protocol/event";
 
 export interface Window {
   from: number;

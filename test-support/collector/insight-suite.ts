@@ -1,4 +1,4 @@
-import type { Collector } from "../src/collector";
+import type { Collector } from "../../app/src/collector";
 import { generateEventSet, type EventSet } from "./event-set";
 import { getJson, sendEvents } from "./collector-harness";
 import { oracle, type Window } from "./insight-oracle";

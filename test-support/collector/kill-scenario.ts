@@ -1,6 +1,6 @@
 import { truncateSync } from "node:fs";
-import { spawnCollector, type CollectorProcess } from "../../test-support/collector-process";
-import { RECORD_HEADER_BYTES, SEGMENT_MAGIC } from "../src/spool/record-format";
+import { spawnCollector, type CollectorProcess } from "../collector-process";
+import { RECORD_HEADER_BYTES, SEGMENT_MAGIC } from "../../app/src/spool/record-format";
 import { settled, spooledIds, spoolOnDisk } from "./durability";
 import { EventStream } from "./event-stream";
 
