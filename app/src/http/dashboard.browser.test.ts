@@ -13,6 +13,7 @@ describeWithTool(chromiumPath)("dashboard in real headless Chromium", () => {
   beforeAll(async () => {
     collector = await startCollector();
     // Recent events, so the dashboard's default one-hour window holds them all.
+    // The set's sent events include duplicates, so the rejections chart has something to show.
     await sendEvents(collector, generateEventSet(7, Date.now(), { ageMs: 6 * 60_000 }).sent);
     browser = await chromium.launch({
       executablePath: chromiumPath,
@@ -59,6 +60,18 @@ describeWithTool(chromiumPath)("dashboard in real headless Chromium", () => {
     const perMinute = (await getJson<Array<{ count: number }>>(collector, `/api/v1/streams-per-minute?from=${to - 30 * 60_000}&to=${to}`))
       .body;
     const summary = (await getJson<{ streams: number }>(collector, `/api/v1/summary?from=${to - 3_600_000}&to=${to}`)).body;
+    const trending = (
+      await getJson<Array<{ name: string; streams: number; previous: number }>>(
+        collector,
+        `/api/v1/trending?by=track&limit=10&from=${to - 3_600_000}&to=${to}`,
+      )
+    ).body;
+    const quality = (
+      await getJson<{ regions: Array<{ region: string }>; rejected: { events: Record<string, number> } }>(
+        collector,
+        `/api/v1/quality?from=${to - 3_600_000}&to=${to}`,
+      )
+    ).body;
 
     expect(summary.streams).toBeGreaterThan(0);
     expect(charts.topTracks.labels).toEqual(top.map((row) => row.name));
@@ -66,7 +79,20 @@ describeWithTool(chromiumPath)("dashboard in real headless Chromium", () => {
     expect(charts.streams.data[0].reduce((sum, n) => sum + n, 0)).toBe(perMinute.reduce((sum, row) => sum + row.count, 0));
     expect(charts.topArtists.data[0].length).toBeGreaterThan(0);
     expect(charts.regions.labels.length).toBeGreaterThan(0);
-    expect(charts.quality.labels.some((label) => label.startsWith("loss % "))).toBe(true);
+    // Loss (a percentage, by region) and rejections (counts, by reason) on charts of their own.
+    expect(charts.loss.labels).toEqual(quality.regions.map((row) => row.region));
+    const rejected = Object.entries(quality.rejected.events).filter(([, n]) => n > 0);
+    expect(rejected.map(([reason]) => reason)).toContain("duplicate");
+    expect(charts.rejections.labels).toEqual(rejected.map(([reason]) => reason));
+    expect(charts.rejections.data[0]).toEqual(rejected.map(([, n]) => n));
+    expect(trending.length).toBeGreaterThan(0);
+    expect(charts.trending.labels).toEqual(trending.map((row) => row.name));
+    expect(charts.trending.data).toEqual([trending.map((row) => row.streams), trending.map((row) => row.previous)]);
+    expect(charts.spool.data[0].length).toBeGreaterThanOrEqual(2);
+    // Nothing on the page reads as a missing value.
+    const text = await page.innerText("body");
+    expect(text).toMatch(/received [\d,]+ events · accepted [\d,]+ · stored [\d,]+ · spool backlog [\d.]+ MB/);
+    expect(text).not.toMatch(/undefined|NaN|null/);
     expect(charts.concurrent.data[0].length).toBeGreaterThanOrEqual(2);
     expect(await page.textContent("#kpi-streams")).toBe(summary.streams.toLocaleString("en-US"));
     expect(errors).toEqual([]);
