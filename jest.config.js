@@ -29,7 +29,7 @@ const INTEGRATION = [
   "<rootDir>/app/src/pipeline/spool-intake.test.ts",
   "<rootDir>/app/src/process-memory.test.ts",
   "<rootDir>/app/src/protocol/signing.test.ts",
-  "<rootDir>/app/src/source/udp-source.test.ts",
+  "<rootDir>/app/src/source/*.test.ts",
   "<rootDir>/app/src/spool/spool-consumer.test.ts",
   "<rootDir>/app/src/store/*.test.ts",
   "<rootDir>/constructs/analytics-platform.test.ts",

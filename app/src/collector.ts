@@ -6,6 +6,7 @@ import { LossEstimateJob } from "./http/loss-estimate";
 import { createHttpServer } from "./http/server";
 import { createMetrics, type CollectorMetrics } from "./metrics";
 import { retainFreedMemory } from "./process-memory";
+import { udpReceiveDrops } from "./source/socket-drops";
 import { readOrCreateSpoolId } from "./spool/segments";
 import { SpoolWriter, type SpoolStatus } from "./spool/spool-writer";
 import type { Store } from "./store/store";
@@ -37,7 +38,12 @@ export class Collector {
   ) {
     store.onFailure((error) => log.error({ err: error }, "store thread ended: nothing more is stored until a restart; /healthz now fails"));
     this.ingest = buildIngestTopology(config, spool, store.telemetry, log);
-    this.metrics = createMetrics({ counters: () => this.stats, spool: () => this.spoolStatus, tables: () => this.ingest.tables() });
+    this.metrics = createMetrics({
+      counters: () => this.stats,
+      spool: () => this.spoolStatus,
+      tables: () => this.ingest.tables(),
+      kernelDrops: () => udpReceiveDrops(this.udpPort),
+    });
     this.lossEstimate = new LossEstimateJob(store.insights, this.metrics.estimatedLoss, log);
     this.http = createHttpServer({
       insights: store.insights,

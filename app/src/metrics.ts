@@ -24,6 +24,8 @@ export interface MetricSources {
   readonly counters: () => ProcessCounters;
   readonly spool: () => SpoolStatus;
   readonly tables: () => AdmissionTables;
+  /** Datagrams the kernel dropped for the collector's UDP sockets; undefined where unknown. */
+  readonly kernelDrops?: () => number | undefined;
 }
 
 /**
@@ -46,6 +48,16 @@ export function createMetrics(sources: MetricSources): CollectorMetrics {
       },
     });
   counter("collector_datagrams_received_total", "UDP datagrams received", () => stats().datagrams);
+  new Counter({
+    name: "collector_udp_receive_drops_total",
+    help: "Datagrams the kernel dropped for the collector's UDP port because the socket buffer was full (/proc/net/udp)",
+    registers: [registry],
+    collect() {
+      const drops = sources.kernelDrops?.();
+      this.reset();
+      if (drops !== undefined) this.inc(drops);
+    },
+  });
   counter("collector_events_received_total", "Events (non-empty lines) received", () => stats().events);
   counter("collector_events_accepted_total", "Events accepted (appended to the spool)", () => stats().accepted);
   counter("collector_events_stored_total", "Events written to the store", () => stats().storedEvents);
