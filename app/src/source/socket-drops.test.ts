@@ -18,7 +18,7 @@ let sent = 0;
 process.stdin.once("data", () => {
   const next = () => {
     for (let i = 0; i < 100 && sent < ${DATAGRAMS}; i++, sent++) socket.send(payload, Number(process.argv[1]), "127.0.0.1");
-    if (sent < ${DATAGRAMS}) setImmediate(next); else setTimeout(() => { process.stdout.write("done"); socket.close(); }, 200);
+    if (sent < ${DATAGRAMS}) setImmediate(next); else setTimeout(() => { process.stdout.write("done"); socket.close(); process.exit(0); }, 200);
   };
   next();
 });
@@ -32,10 +32,11 @@ describe("kernel receive drops", () => {
       expect(before).toBe(0);
       const sender = spawn(process.execPath, ["-e", SENDER, String(collector.udpPort)], { stdio: ["pipe", "pipe", "inherit"] });
       const finished = new Promise<void>((resolve) => sender.stdout.once("data", () => resolve()));
-      sender.stdin.write("go\n");
+      sender.stdin.end("go\n");
       // Hold the receiving thread while the sender fills the 4 KiB buffer.
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1_500);
       await finished;
+      await new Promise((resolve) => (sender.exitCode === null ? sender.once("exit", resolve) : resolve(undefined)));
       const drops = udpReceiveDrops(collector.udpPort)!;
       expect(drops).toBeGreaterThan(0);
       await waitFor(() => collector.stats.datagrams + drops === DATAGRAMS, 5_000, "every datagram to be received or dropped");
