@@ -148,7 +148,7 @@ export interface Setting {
 }
 
 const kebab = (key: string) => key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
-export const environmentName = (key: string): string => `COLLECTOR_${key.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`;
+const environmentName = (key: string): string => `COLLECTOR_${key.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`;
 
 function defaultOf(schema: z.ZodType): string | undefined {
   const def = (schema as unknown as { def: { type: string; defaultValue?: unknown } }).def;

@@ -10,14 +10,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
-import { Admission } from "../../app/src/pipeline/admission";
-import { DecodeStage } from "../../app/src/pipeline/decode-stage";
-import { DedupeWindow } from "../../app/src/pipeline/dedupe-window";
-import { SourceLimiter } from "../../app/src/pipeline/source-limiter";
-import { SpoolIntake } from "../../app/src/pipeline/spool-intake";
-import { datagramDecoder } from "../../app/src/protocol/native-decode";
-import { SpoolWriter } from "../../app/src/spool/spool-writer";
 import { encodeEvent } from "../../app/src/client/packer";
+import { parseCollectorConfig } from "../../app/src/config";
+import { SpoolWriter } from "../../app/src/spool/spool-writer";
+import { SinkTelemetry } from "../../app/src/store/store-handle";
+import { buildIngestTopology } from "../../app/src/topology";
 import { sampleEvent } from "../../test-support/collector/events";
 
 const EVENTS_PER_DATAGRAM = 6;
@@ -34,11 +31,9 @@ if (typeof global.gc !== "function") {
 const dir = mkdtempSync(join(tmpdir(), "hot-path-"));
 const now = Date.now();
 const spool = SpoolWriter.open({ dir, maxBytes: 4 * 2 ** 30, segmentBytes: 2 ** 30, fsyncIntervalMs: 0 });
-const intake = new SpoolIntake(spool, pino({ level: "silent" }));
-const dedupe = new DedupeWindow({ windowMs: 600_000, maxEntries: 2_000_000 }, now);
-const limiter = new SourceLimiter({ eventsPerSecond: 1e9, burst: 1e9, maxSessionsPerSource: 1e9, maxSources: 1000 });
-const admission = new Admission(dedupe, intake, { maxSkewMs: 600_000, limiter });
-const decode = new DecodeStage(admission, { maxDatagramBytes: 8192, decoder: datagramDecoder("native") }, () => now);
+// The collector's own wiring and defaults (native decoder, limiter on), its limits raised for one sender.
+const config = parseCollectorConfig({ spoolDir: dir, sourceEventsPerSecond: 1e9, sourceBurst: 1e9, sourceMaxSessions: 1e9 });
+const { decode, admission, intake } = buildIngestTopology(config, spool, new SinkTelemetry(), pino({ level: "silent" }));
 
 /** One receive buffer reused for every batch, as the recvmmsg receiver does; ids differ per event. */
 function batchBuffer(turn: number): { buffer: Buffer; ends: number[] } {

@@ -5,17 +5,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadAddon } from "../native-addon";
-import {
-  CODE_REQUIRED_ON,
-  EVENT_FIELDS,
-  EVENT_TYPES,
-  LIMITS,
-  PLAYBACK_TYPES,
-  PROTOCOL_VERSION,
-  SOURCES,
-  STALL_REQUIRED_ON,
-  type EventField,
-} from "./event";
+import { configureEventScan } from "./native-decode";
+import { EVENT_FIELDS, EVENT_TYPES, PLAYBACK_TYPES, PROTOCOL_VERSION, SOURCES, type EventField } from "./event";
 
 const root = join(__dirname, "..", "..");
 type SchemaProperty = { const?: number; type?: string; minLength?: number; maxLength?: number; minimum?: number; enum?: string[] };
@@ -86,20 +77,7 @@ describe("the event fields, declared once", () => {
 
   it("give the native scanner its field order, and it refuses a field it has no rule for", () => {
     const addon = loadAddon("the fields test");
-    const configure = (fields: string[]) =>
-      addon.eventScanConfigure(
-        PROTOCOL_VERSION,
-        LIMITS.idLength,
-        LIMITS.labelLength,
-        LIMITS.nameLength,
-        LIMITS.codeLength,
-        [...EVENT_TYPES],
-        [...PLAYBACK_TYPES],
-        [...SOURCES],
-        STALL_REQUIRED_ON,
-        CODE_REQUIRED_ON,
-        fields,
-      );
+    const configure = (fields: string[]) => configureEventScan(addon, fields);
     const names = EVENT_FIELDS.map((field) => field.name);
     try {
       expect(() => configure([...names.slice(0, -1), "mood"])).toThrow(

@@ -42,23 +42,31 @@ const [STATUS, LINE_START, LINE_END, T, ID_HIGH, ID_LOW, SID_START, SID_END] = [
 
 let configured: CollectorAddon | undefined;
 
-/** The addon, told the protocol's facts once, from protocol/event.ts, so they live in one place. */
+/**
+ * Tells the scanner the protocol's facts from protocol/event.ts, so they live in one place;
+ * `fields` is the declared field order (another order only for the scanner's own test).
+ */
+export function configureEventScan(addon: CollectorAddon, fields: string[] = EVENT_FIELDS.map((field) => field.name)): void {
+  addon.eventScanConfigure(
+    PROTOCOL_VERSION,
+    LIMITS.idLength,
+    LIMITS.labelLength,
+    LIMITS.nameLength,
+    LIMITS.codeLength,
+    [...EVENT_TYPES],
+    [...PLAYBACK_TYPES],
+    [...SOURCES],
+    STALL_REQUIRED_ON,
+    CODE_REQUIRED_ON,
+    fields,
+  );
+}
+
+/** The addon, configured once. */
 function configuredAddon(): CollectorAddon {
   if (!configured) {
     const addon = loadAddon("--decoder native");
-    addon.eventScanConfigure(
-      PROTOCOL_VERSION,
-      LIMITS.idLength,
-      LIMITS.labelLength,
-      LIMITS.nameLength,
-      LIMITS.codeLength,
-      [...EVENT_TYPES],
-      [...PLAYBACK_TYPES],
-      [...SOURCES],
-      STALL_REQUIRED_ON,
-      CODE_REQUIRED_ON,
-      EVENT_FIELDS.map((field) => field.name),
-    );
+    configureEventScan(addon);
     configured = addon;
   }
   return configured;

@@ -14,16 +14,47 @@ import { SpoolWriter } from "./spool-writer";
 const lines = (prefix: string, count: number) =>
   Array.from({ length: count }, (_, n) => JSON.stringify(sampleEvent({ id: `${prefix}-${n}` })));
 
+/**
+ * A consumer over a real spool and a real DuckDB store, through a sink made from the store's
+ * real one (where a test injects its fault); `run` gets the parts and cleans up after.
+ */
+async function withConsumer(
+  faultySink: (real: CommittingSink, spool: SpoolWriter) => CommittingSink,
+  run: (parts: {
+    store: DuckDbStore;
+    spool: SpoolWriter;
+    consumer: SpoolConsumer;
+    commits: Array<{ to: number; lines: number }>;
+    errors: string[];
+  }) => Promise<void>,
+): Promise<void> {
+  const store = await DuckDbStore.open({ path: ":memory:" });
+  await store.migrate();
+  const dir = temporarySpoolDir();
+  const spool = SpoolWriter.open({ dir, maxBytes: 1 << 20, segmentBytes: 64 << 10, fsyncIntervalMs: 0 });
+  const reader = new SpoolReader(dir, spool.ledger);
+  const commits: Array<{ to: number; lines: number }> = [];
+  const errors: string[] = [];
+  const consumer = new SpoolConsumer(
+    reader,
+    faultySink(committingSinkFor(store), spool),
+    { spoolId: spool.spoolId, batchSize: 1000, flushIntervalMs: 5, retryBaseMs: 10, ledger: spool.ledger },
+    { onCommit: (to, count) => commits.push({ to, lines: count }), onError: (error) => errors.push(error.message) },
+  );
+  try {
+    await run({ store, spool, consumer, commits, errors });
+  } finally {
+    await consumer.stop();
+    reader.close();
+    spool.close();
+    await store.close();
+  }
+}
+
 describe("a write whose reply is lost after it landed", () => {
   it("is found in the store on resync and reported as committed once, with its lines", async () => {
-    const store = await DuckDbStore.open({ path: ":memory:" });
-    await store.migrate();
-    const dir = temporarySpoolDir();
-    const spool = SpoolWriter.open({ dir, maxBytes: 1 << 20, segmentBytes: 64 << 10, fsyncIntervalMs: 0 });
-    const reader = new SpoolReader(dir, spool.ledger);
-    const real = committingSinkFor(store);
     let replyLost = false;
-    const sink: CommittingSink = {
+    const lostOnce = (real: CommittingSink): CommittingSink => ({
       ...real,
       async write(batch, commit) {
         await real.write(batch, commit);
@@ -32,16 +63,8 @@ describe("a write whose reply is lost after it landed", () => {
           throw new Error("reply lost after the write landed");
         }
       },
-    };
-    const commits: Array<{ to: number; lines: number }> = [];
-    const errors: string[] = [];
-    const consumer = new SpoolConsumer(
-      reader,
-      sink,
-      { spoolId: spool.spoolId, batchSize: 1000, flushIntervalMs: 5, retryBaseMs: 10, ledger: spool.ledger },
-      { onCommit: (to, count) => commits.push({ to, lines: count }), onError: (error) => errors.push(error.message) },
-    );
-    try {
+    });
+    await withConsumer(lostOnce, async ({ store, spool, consumer, commits, errors }) => {
       spool.append(lines("first", 50));
       const firstEnd = spool.end;
       consumer.start();
@@ -55,24 +78,13 @@ describe("a write whose reply is lost after it landed", () => {
         { to: spool.end, lines: 20 },
       ]);
       expect(await store.countEvents()).toBe(70);
-    } finally {
-      await consumer.stop();
-      reader.close();
-      spool.close();
-      await store.close();
-    }
+    });
   }, 30_000);
 
   it("asks the store where it got to before writing a batch over a different range", async () => {
-    const store = await DuckDbStore.open({ path: ":memory:" });
-    await store.migrate();
-    const dir = temporarySpoolDir();
-    const spool = SpoolWriter.open({ dir, maxBytes: 1 << 20, segmentBytes: 64 << 10, fsyncIntervalMs: 0 });
-    const reader = new SpoolReader(dir, spool.ledger);
-    const real = committingSinkFor(store);
     let writes = 0;
     let unreachable = false;
-    const sink: CommittingSink = {
+    const lostThenUnreachable = (real: CommittingSink, spool: SpoolWriter): CommittingSink => ({
       ...real,
       async committedPosition(spoolId) {
         // The partition goes on after the lost reply: the first question fails too.
@@ -91,15 +103,8 @@ describe("a write whose reply is lost after it landed", () => {
           throw new Error("reply lost after the write landed");
         }
       },
-    };
-    const errors: string[] = [];
-    const consumer = new SpoolConsumer(
-      reader,
-      sink,
-      { spoolId: spool.spoolId, batchSize: 1000, flushIntervalMs: 5, retryBaseMs: 10, ledger: spool.ledger },
-      { onError: (error) => errors.push(error.message) },
-    );
-    try {
+    });
+    await withConsumer(lostThenUnreachable, async ({ store, spool, consumer, errors }) => {
       spool.append(lines("first", 30));
       consumer.start();
       await waitFor(() => consumer.committed >= spool.end, 10_000, "the consumer to store everything");
@@ -107,11 +112,6 @@ describe("a write whose reply is lost after it landed", () => {
       // batches by their range alone would have stored the first 30 again.
       expect(errors).toEqual(["reply lost after the write landed"]);
       expect(await store.countEvents()).toBe(40);
-    } finally {
-      await consumer.stop();
-      reader.close();
-      spool.close();
-      await store.close();
-    }
+    });
   }, 30_000);
 });

@@ -60,7 +60,7 @@ export class SpoolConsumer {
   private nextWriteDueAt = Date.now();
   private bytesPerLine = 200;
   /** A write that failed and may have landed, until the store has said where it got to. */
-  private unconfirmed?: { from: number; to: number; lines: number; started: bigint };
+  private unconfirmed?: { to: number; lines: number; started: bigint };
   private running?: Promise<void>;
 
   constructor(
@@ -120,7 +120,7 @@ export class SpoolConsumer {
         this.advance(batch.to);
         return;
       }
-      this.unconfirmed = { from: batch.from, to: batch.to, lines: batch.lines.count, started };
+      this.unconfirmed = { to: batch.to, lines: batch.lines.count, started };
       await this.sink.write(batch.lines, { spool: this.options.spoolId, from: batch.from, to: batch.to });
       this.unconfirmed = undefined;
       this.bytesPerLine = Math.max(16, (batch.to - batch.from) / batch.lines.count);

@@ -60,15 +60,15 @@ port.on("message", async (request: StoreRequest) => {
     let result: unknown;
     switch (request.kind) {
       case "call":
-        result = await ((await store()) as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[request.method](
-          ...request.args,
-        );
+      case "insight": {
+        const opened = await store();
+        const target = (request.kind === "insight" ? opened.insights : opened) as unknown as Record<
+          string,
+          (...args: unknown[]) => Promise<unknown>
+        >;
+        result = await target[request.method](...request.args);
         break;
-      case "insight":
-        result = await ((await store()).insights as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[request.method](
-          ...request.args,
-        );
-        break;
+      }
       case "consume": {
         const ledger = new SpoolLedger(request.ledger);
         const { dir, ...options } = request.options;
