@@ -60,8 +60,11 @@ export function helmLint(helm: string, chart: string, args: string[] = []): { st
   return { status: run.status, output: `${run.stdout}${run.stderr}` };
 }
 
-/** CRDs we render that kubernetes-models has no schema for; every other kind must validate. */
-export const CUSTOM_RESOURCES = new Set(["monitoring.coreos.com/v1/ServiceMonitor"]);
+/**
+ * Prometheus Operator kinds, validated with @kubernetes-models/prometheus-operator 4.4 (its
+ * schemas are generated from the operator's CRDs; 5 and 6 need Node 22).
+ */
+const PROMETHEUS_OPERATOR_KINDS = new Set(["monitoring.coreos.com/v1/ServiceMonitor", "monitoring.coreos.com/v1/PrometheusRule"]);
 
 const ajv = new Ajv({ allErrors: true, strict: false });
 /** Custom resources checked against schemas we wrote from the upstream types (see each $comment). */
@@ -79,12 +82,13 @@ export function validateCustomResource(object: K8sObject): void {
   if (!valid) throw new Error(`${object.kind}/${object.metadata.name}: ${ajv.errorsText(validate.errors, { separator: "; " })}`);
 }
 
-/** Validates an object against the Kubernetes 1.33 schemas of kubernetes-models 4.5, or its custom schema. */
+/** Validates an object against the Kubernetes 1.33 schemas of kubernetes-models 4.5, the operator's, or its custom schema. */
 export function validateK8s(object: K8sObject): void {
   const key = `${object.apiVersion}/${object.kind}`;
-  if (CUSTOM_RESOURCES.has(key)) return;
   if (key in CUSTOM_SCHEMAS) return validateCustomResource(object);
-  const modulePath = `kubernetes-models/${object.apiVersion}/${object.kind}`;
+  const modulePath = PROMETHEUS_OPERATOR_KINDS.has(key)
+    ? `@kubernetes-models/prometheus-operator/${object.apiVersion}/${object.kind}`
+    : `kubernetes-models/${object.apiVersion}/${object.kind}`;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const model = require(modulePath)[object.kind] as new (value: unknown) => { validate(): void };
   new model(object).validate();

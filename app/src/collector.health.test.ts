@@ -31,6 +31,10 @@ describe("a store thread that ends on its own", () => {
       const health = await getJson<{ status: string; reason: string }>(collector, "/healthz");
       expect(health.body).toEqual({ status: "failing", reason: expect.stringMatching(/^store thread ended: .*priority/) });
       expect(await getJson(collector, "/readyz")).toEqual({ status: 503, body: { status: "not ready", reason: health.body.reason } });
+      // The same, as the gauges the alert rules read.
+      const metrics = await collector.metrics.registry.metrics();
+      expect(metrics).toMatch(/^collector_store_alive 0$/m);
+      expect(metrics).toMatch(/^collector_ready 0$/m);
     } finally {
       await collector.stop();
     }
@@ -41,6 +45,9 @@ describe("a store thread that ends on its own", () => {
     try {
       expect(collector.store).toBeInstanceOf(StoreThread);
       expect(await getJson(collector, "/healthz")).toEqual({ status: 200, body: { status: "ok" } });
+      const metrics = await collector.metrics.registry.metrics();
+      expect(metrics).toMatch(/^collector_store_alive 1$/m);
+      expect(metrics).toMatch(/^collector_ready 1$/m);
     } finally {
       await collector.stop();
     }

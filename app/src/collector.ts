@@ -43,6 +43,7 @@ export class Collector {
       spool: () => this.spoolStatus,
       tables: () => this.ingest.tables(),
       kernelDrops: () => udpReceiveDrops(this.udpPort),
+      health: () => ({ ready: this.readiness().ready, storeAlive: this.liveness().alive }),
     });
     this.lossEstimate = new LossEstimateJob(store.insights, this.metrics.estimatedLoss, log);
     this.http = createHttpServer({

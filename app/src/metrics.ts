@@ -26,6 +26,8 @@ export interface MetricSources {
   readonly tables: () => AdmissionTables;
   /** Datagrams the kernel dropped for the collector's UDP sockets; undefined where unknown. */
   readonly kernelDrops?: () => number | undefined;
+  /** /readyz and /healthz as numbers, so alerts can see them without probing. */
+  readonly health?: () => { readonly ready: boolean; readonly storeAlive: boolean };
 }
 
 /**
@@ -127,6 +129,18 @@ export function createMetrics(sources: MetricSources): CollectorMetrics {
   gauge("collector_spool_max_bytes", "The spool's bound; at it new events are refused as overload", (status) => status.maxBytes);
   gauge("collector_spool_backlog_bytes", "Spooled bytes the store does not hold yet", (status) => status.backlogBytes);
   gauge("collector_spool_segments", "Spool segment files on disk", (status) => status.segments);
+  const healthGauge = (name: string, help: string, read: (now: { ready: boolean; storeAlive: boolean }) => boolean) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const now = sources.health?.();
+        if (now) this.set(read(now) ? 1 : 0);
+      },
+    });
+  healthGauge("collector_ready", "1 while /readyz answers ready (started, store alive, spool below spoolReadyMaxRatio)", (now) => now.ready);
+  healthGauge("collector_store_alive", "1 while the store thread runs; 0 once it ended (nothing more is stored until a restart)", (now) => now.storeAlive);
   const flushSeconds = new Histogram({
     name: "collector_flush_duration_seconds",
     help: "Time to write one batch to the store",
