@@ -26,7 +26,14 @@ const CHARTS = {
   },
   "clickhouse-cluster": {
     directory: join(ROOT, "app", "charts", "clickhouse-cluster"),
-    values: ["--set", "user.passwordSecret.name=credentials", "--set", "monitoring.enabled=true", "--set", `monitoring.runbookBaseUrl=${RUNBOOKS}`],
+    values: [
+      "--set",
+      "user.passwordSecret.name=credentials",
+      "--set",
+      "monitoring.enabled=true",
+      "--set",
+      `monitoring.runbookBaseUrl=${RUNBOOKS}`,
+    ],
   },
   "platform-monitoring": {
     directory: join(ROOT, "app", "charts", "platform-monitoring"),
@@ -56,7 +63,10 @@ function renderedRules(chart: ChartName, extra: string[] = []): { objects: K8sOb
 }
 
 /** Runs promtool on the rendered rules (as rules.yaml) and the chart's unit tests beside them. */
-function promtoolOn(chart: ChartName, spec: RuleSpec): { check: string; test: string; checkStatus: number | null; testStatus: number | null } {
+function promtoolOn(
+  chart: ChartName,
+  spec: RuleSpec,
+): { check: string; test: string; checkStatus: number | null; testStatus: number | null } {
   const dir = mkdtempSync(join(tmpdir(), "promtool-"));
   try {
     writeFileSync(join(dir, "rules.yaml"), stringify(spec));
@@ -85,14 +95,17 @@ describeWithTool(helm && promtool)("alert rules (real helm and promtool)", () =>
     return;
   }
 
-  it.each(Object.keys(CHARTS) as ChartName[])("%s: lints clean and renders monitoring objects valid against the operator's schemas", (chart) => {
-    const lint = helmLint(helm!, CHARTS[chart].directory, [...CHARTS[chart].values]);
-    expect(lint.status).toBe(0);
-    const { objects } = renderedRules(chart);
-    for (const object of objects.filter((o) => o.apiVersion === "monitoring.coreos.com/v1")) {
-      expect(() => validateK8s(object)).not.toThrow();
-    }
-  });
+  it.each(Object.keys(CHARTS) as ChartName[])(
+    "%s: lints clean and renders monitoring objects valid against the operator's schemas",
+    (chart) => {
+      const lint = helmLint(helm!, CHARTS[chart].directory, [...CHARTS[chart].values]);
+      expect(lint.status).toBe(0);
+      const { objects } = renderedRules(chart);
+      for (const object of objects.filter((o) => o.apiVersion === "monitoring.coreos.com/v1")) {
+        expect(() => validateK8s(object)).not.toThrow();
+      }
+    },
+  );
 
   it.each(Object.keys(CHARTS) as ChartName[])("%s: promtool accepts the rules and its unit tests pass", (chart) => {
     const { spec } = renderedRules(chart);
@@ -136,7 +149,9 @@ describeWithTool(helm && promtool)("alert rules (real helm and promtool)", () =>
   it("rules are off by default and need a runbook base URL when on", () => {
     const objects = helmTemplate(helm!, CHARTS.collector.directory);
     expect(objects.filter((object) => object.kind === "PrometheusRule")).toHaveLength(0);
-    const run = spawnSync(helm!, ["template", "t", CHARTS.collector.directory, "--set", "prometheusRule.enabled=true"], { encoding: "utf8" });
+    const run = spawnSync(helm!, ["template", "t", CHARTS.collector.directory, "--set", "prometheusRule.enabled=true"], {
+      encoding: "utf8",
+    });
     expect(run.status).not.toBe(0);
     expect(run.stderr).toMatch(/prometheusRule\.runbookBaseUrl is required/);
   });

@@ -139,8 +139,16 @@ export function createMetrics(sources: MetricSources): CollectorMetrics {
         if (now) this.set(read(now) ? 1 : 0);
       },
     });
-  healthGauge("collector_ready", "1 while /readyz answers ready (started, store alive, spool below spoolReadyMaxRatio)", (now) => now.ready);
-  healthGauge("collector_store_alive", "1 while the store thread runs; 0 once it ended (nothing more is stored until a restart)", (now) => now.storeAlive);
+  healthGauge(
+    "collector_ready",
+    "1 while /readyz answers ready (started, store alive, spool below spoolReadyMaxRatio)",
+    (now) => now.ready,
+  );
+  healthGauge(
+    "collector_store_alive",
+    "1 while the store thread runs; 0 once it ended (nothing more is stored until a restart)",
+    (now) => now.storeAlive,
+  );
   const flushSeconds = new Histogram({
     name: "collector_flush_duration_seconds",
     help: "Time to write one batch to the store",
