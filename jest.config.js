@@ -45,6 +45,7 @@ const INTEGRATION = [
   "<rootDir>/stacks/analytics-stack.test.ts",
   "<rootDir>/stacks/backups.test.ts",
   "<rootDir>/stacks/cluster-stack.test.ts",
+  "<rootDir>/stacks/monitoring.test.ts",
   "<rootDir>/stacks/vpn-stack.test.ts",
 ];
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { KUBE_PROMETHEUS_STACK_RELEASE } from "../constructs/analytics-platform";
 import type { VmSize } from "../constructs/vsphere-vm";
 import {
   addressRange,
@@ -190,6 +191,31 @@ const backups = z
   })
   .strict();
 
+/**
+ * Prometheus Operator objects (ServiceMonitors, PrometheusRules), Grafana dashboards and data
+ * sources for every environment; optionally the Prometheus stack itself.
+ */
+const monitoring = z
+  .object({
+    /**
+     * The `release` label the site's Prometheus selects monitors and rules by (kube-prometheus-stack
+     * selects its own release name by default: prometheus-community/helm-charts#430).
+     * @default kube-prometheus-stack
+     */
+    prometheusRelease: label.default(KUBE_PROMETHEUS_STACK_RELEASE),
+    /** The namespace Prometheus and Grafana run in (allowed to scrape the collectors). @default monitoring */
+    namespace: label.default("monitoring"),
+    /** Install a pinned kube-prometheus-stack in each cluster, for sites that have none. @default false */
+    installStack: z.boolean().default(false),
+    /** Where this repository's docs/runbooks is served; every alert links a page in it. */
+    runbookBaseUrl: safeUrl,
+  })
+  .strict()
+  .refine((m) => !m.installStack || m.prometheusRelease === KUBE_PROMETHEUS_STACK_RELEASE, {
+    message: `must be ${KUBE_PROMETHEUS_STACK_RELEASE} when installStack is on (the release this project installs)`,
+    path: ["prometheusRelease"],
+  });
+
 export const siteConfigSchema = z
   .object({
     project: label,
@@ -228,6 +254,8 @@ export const siteConfigSchema = z
     backend,
     /** Backups of etcd and ClickHouse to S3. @default none (k3s still keeps local etcd snapshots) */
     backups: backups.optional(),
+    /** Scrape wiring, alert rules and dashboards. @default none (no Prometheus Operator objects) */
+    monitoring: monitoring.optional(),
     /**
      * How many times each node was deliberately replaced (`npm run node:replace`); a VM is
      * replaced when its generation changes, never by a change of its user-data. Kept in

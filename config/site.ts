@@ -69,4 +69,7 @@ export const site: SiteConfigInput = {
   backend: { type: "local", directory: "terraform-state" },
   // etcd snapshots and ClickHouse backups; keys from TF_VAR_backup_s3_access_key/_secret_key.
   backups: { s3: { endpoint: "https://minio.streamstats.internal:9000", bucket: "streamstats-backups" } },
+  // The site's kube-prometheus-stack (release "kube-prometheus-stack") picks up every monitor,
+  // rule and dashboard; set installStack to have this project install one.
+  monitoring: { runbookBaseUrl: "https://git.streamstats.internal/platform/streamstats/-/blob/main/docs/runbooks" },
 };

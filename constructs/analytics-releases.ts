@@ -1,6 +1,6 @@
 import { Password } from "@cdktf/provider-random/lib/password";
 import { SecretV1 } from "@cdktf/provider-kubernetes/lib/secret-v1";
-import type { ITerraformDependable } from "cdktf";
+import { Fn, type ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import { join } from "node:path";
 import { LOCAL_CHARTS } from "./analytics-platform";
@@ -11,6 +11,8 @@ import { HelmChartRelease } from "./helm-chart-release";
 export const COLLECTOR_CHART_DIRECTORY = join(__dirname, "..", "app", "chart");
 export const COLLECTOR_IMAGE_TAG = "0.1.0";
 const PASSWORD_KEY = "COLLECTOR_CLICKHOUSE_PASSWORD";
+const READONLY_PASSWORD_KEY = "GRAFANA_CLICKHOUSE_PASSWORD";
+const CLICKHOUSE_DATABASE = "streamstats";
 
 /** Kubernetes requests and limits of one container. */
 export interface ContainerResources {
@@ -52,6 +54,21 @@ export interface ClickHouseBackup {
   readonly secretKey: string;
 }
 
+/** How the environment is monitored: what Prometheus selects, and where Grafana runs. */
+export interface ReleaseMonitoring {
+  /** Labels on every ServiceMonitor and PrometheusRule (kube-prometheus-stack: `release`). */
+  readonly labels: Readonly<Record<string, string>>;
+  /** The namespace Prometheus and Grafana run in: allowed to scrape the collectors. */
+  readonly namespace: string;
+  /** Where docs/runbooks is served. */
+  readonly runbookBaseUrl: string;
+  /**
+   * Install the alert rules (off for previews: nobody is paged for a branch).
+   * @default true
+   */
+  readonly alerts?: boolean;
+}
+
 export interface AnalyticsReleasesProps {
   readonly namespace: string;
   /** Release and CHI names are derived from it (≤ 53 characters). */
@@ -72,6 +89,12 @@ export interface AnalyticsReleasesProps {
   /** Requests and limits of every container. @default CLUSTER_RESOURCES */
   readonly resources?: ReleaseResources;
   /**
+   * ServiceMonitors, alert rules, Grafana dashboards and a Grafana data source (a Secret labelled
+   * grafana_datasource: "1") reading ClickHouse as a read-only user.
+   * @default none
+   */
+  readonly monitoring?: ReleaseMonitoring;
+  /**
    * The operator's release when it lives in the same stack; previews rely on staging's.
    * @default [] (no dependency)
    */
@@ -87,6 +110,8 @@ export class AnalyticsReleases extends Construct {
   readonly clickhouse: HelmChartRelease;
   readonly collector: HelmChartRelease;
   readonly secretName: string;
+  /** The Grafana data source Secret, when monitored. */
+  readonly grafanaDatasource?: SecretV1;
 
   constructor(scope: Construct, id: string, props: AnalyticsReleasesProps) {
     super(scope, id);
@@ -99,14 +124,54 @@ export class AnalyticsReleases extends Construct {
       throw new Error(`AnalyticsReleases ${id}: collectorReplicas ${props.collectorReplicas} must be at least 1`);
 
     const resources = props.resources ?? CLUSTER_RESOURCES;
+    const chiName = "streamstats";
     const password = new Password(this, "clickhouse-password", { length: 32, special: false });
     // The collector's API and dashboard require this bearer token.
     const apiToken = new Password(this, "api-token", { length: 40, special: false });
+    const monitoring = props.monitoring;
+    // Dashboards read ClickHouse as a user of their own that cannot write.
+    const readonlyPassword = monitoring ? new Password(this, "grafana-clickhouse-password", { length: 32, special: false }) : undefined;
     this.secretName = `${props.releasePrefix}-credentials`;
     const secret = new SecretV1(this, "clickhouse-secret", {
       metadata: { name: this.secretName, namespace: props.namespace, labels: { "app.kubernetes.io/part-of": "streamstats" } },
-      data: { [PASSWORD_KEY]: password.result, COLLECTOR_API_TOKEN: apiToken.result },
+      data: {
+        [PASSWORD_KEY]: password.result,
+        COLLECTOR_API_TOKEN: apiToken.result,
+        ...(readonlyPassword ? { [READONLY_PASSWORD_KEY]: readonlyPassword.result } : {}),
+      },
     });
+    // The operator's Service for the installation is clickhouse-<CHI name>.
+    const clickhouseService = `clickhouse-${chiName}.${props.namespace}.svc`;
+    if (monitoring && readonlyPassword) {
+      this.grafanaDatasource = new SecretV1(this, "grafana-datasource", {
+        metadata: {
+          name: `${props.releasePrefix}-grafana-datasource`,
+          namespace: props.namespace,
+          labels: { "app.kubernetes.io/part-of": "streamstats", grafana_datasource: "1" },
+        },
+        data: {
+          // Grafana's provisioning format; the password is the random provider's result.
+          "clickhouse-datasource.yaml": Fn.yamlencode({
+            apiVersion: 1,
+            datasources: [
+              {
+                name: `ClickHouse ${props.namespace}`,
+                uid: `ch-${props.releasePrefix}`.slice(0, 40),
+                type: "grafana-clickhouse-datasource",
+                jsonData: {
+                  host: clickhouseService,
+                  port: 8123,
+                  protocol: "http",
+                  username: "grafana",
+                  defaultDatabase: CLICKHOUSE_DATABASE,
+                },
+                secureJsonData: { password: readonlyPassword.result },
+              },
+            ],
+          }),
+        },
+      });
+    }
     const backupSecret = props.backup
       ? new SecretV1(this, "backup-secret", {
           metadata: {
@@ -117,7 +182,6 @@ export class AnalyticsReleases extends Construct {
           data: { S3_ACCESS_KEY: props.backup.accessKey, S3_SECRET_KEY: props.backup.secretKey },
         })
       : undefined;
-    const chiName = "streamstats";
     const clusterName = "streamstats";
     this.clickhouse = new HelmChartRelease(this, "clickhouse", {
       name: `${props.releasePrefix}-clickhouse`,
@@ -148,6 +212,15 @@ export class AnalyticsReleases extends Construct {
             }
           : { enabled: false },
         user: { name: "collector", passwordSecret: { name: this.secretName, key: PASSWORD_KEY }, networks: [K3S_CLUSTER_CIDR] },
+        readonlyUser: {
+          enabled: monitoring !== undefined,
+          name: "grafana",
+          passwordSecret: { name: this.secretName, key: READONLY_PASSWORD_KEY },
+          networks: [K3S_CLUSTER_CIDR],
+        },
+        monitoring: monitoring
+          ? { enabled: true, labels: { ...monitoring.labels }, runbookBaseUrl: monitoring.runbookBaseUrl }
+          : { enabled: false },
       },
       dependsOn: [secret, ...(backupSecret ? [backupSecret] : []), ...(props.after ?? [])],
     });
@@ -162,8 +235,8 @@ export class AnalyticsReleases extends Construct {
         store: {
           kind: "clickhouse",
           clickhouse: {
-            url: `http://clickhouse-${chiName}.${props.namespace}.svc:8123`,
-            database: "streamstats",
+            url: `http://${clickhouseService}:8123`,
+            database: CLICKHOUSE_DATABASE,
             user: "collector",
             cluster: shards * replicas > 1 ? clusterName : "",
           },
@@ -173,9 +246,19 @@ export class AnalyticsReleases extends Construct {
         podDisruptionBudget: { enabled: props.collectorReplicas > 1 },
         // A MetalLB address for the API and dashboard, reachable through the VPN gateway.
         service: { http: { type: "LoadBalancer", externalTrafficPolicy: "Local", loadBalancerSourceRanges: [...props.apiFrom] } },
-        networkPolicy: { enabled: true, apiFrom: [...props.apiFrom] },
+        networkPolicy: { enabled: true, apiFrom: [...props.apiFrom], metricsFromNamespaces: monitoring ? [monitoring.namespace] : [] },
+        ...(monitoring ? collectorMonitoringValues(monitoring) : {}),
       },
       dependsOn: [this.clickhouse.release],
     });
   }
+}
+
+/** The collector chart's ServiceMonitor, PrometheusRule and dashboards for a monitored environment. */
+function collectorMonitoringValues(monitoring: ReleaseMonitoring): Record<string, unknown> {
+  return {
+    serviceMonitor: { enabled: true, labels: { ...monitoring.labels } },
+    prometheusRule: { enabled: monitoring.alerts ?? true, labels: { ...monitoring.labels }, runbookBaseUrl: monitoring.runbookBaseUrl },
+    dashboards: { enabled: true },
+  };
 }

@@ -37,6 +37,8 @@ export interface K3sClusterProps {
   readonly siteNetwork?: K3sSiteNetwork;
   /** Scheduled etcd snapshots on every server. @default k3s's defaults */
   readonly etcdSnapshots?: K3sEtcdSnapshots;
+  /** k3s's own metrics on the servers' supervisor port (for the etcd snapshot alerts). @default false */
+  readonly supervisorMetrics?: boolean;
 }
 
 /** What a kubernetes or helm provider needs to reach the cluster. */
@@ -159,6 +161,7 @@ export class K3sCluster extends Construct {
           joinTokenBase64: token("server", serverSecret),
           agentSecretBase64: Fn.base64encode(agentSecret.result),
           etcdSnapshots: props.etcdSnapshots,
+          supervisorMetrics: props.supervisorMetrics,
         }),
       ),
     );

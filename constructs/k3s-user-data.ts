@@ -71,6 +71,12 @@ export interface K3sServerUserDataProps extends CommonProps {
   readonly agentSecretBase64: string;
   /** Scheduled etcd snapshots. @default k3s's defaults (twice a day, 5 kept, on the node only) */
   readonly etcdSnapshots?: K3sEtcdSnapshots;
+  /**
+   * Serve k3s's own metrics (its etcd snapshot histograms among them) on the supervisor port's
+   * /metrics: k3s `supervisor-metrics` (pkg/cli/cmds/server.go; the handler is pkg/metrics).
+   * @default false
+   */
+  readonly supervisorMetrics?: boolean;
 }
 
 /** k3s's scheduled etcd snapshots (k3s docs/cli/etcd-snapshot.md). */
@@ -171,6 +177,7 @@ function k3sConfig(props: K3sUserDataProps): string {
     disable: ["servicelb"],
     "secrets-encryption": true,
     "write-kubeconfig-mode": "0600",
+    ...(props.supervisorMetrics ? { "supervisor-metrics": true } : {}),
     ...(props.etcdSnapshots
       ? {
           "etcd-snapshot-schedule-cron": props.etcdSnapshots.scheduleCron,

@@ -105,6 +105,8 @@ describe("analytics stack, production", () => {
     expect(secret.data).toEqual({
       COLLECTOR_CLICKHOUSE_PASSWORD: expect.stringMatching(/^\$\{random_password\.[^.]+\.result\}$/),
       COLLECTOR_API_TOKEN: expect.stringMatching(/^\$\{random_password\.[^.]+\.result\}$/),
+      // The dashboards' read-only ClickHouse user (the site is monitored).
+      GRAFANA_CLICKHOUSE_PASSWORD: expect.stringMatching(/^\$\{random_password\.[^.]+\.result\}$/),
     });
     for (const { body } of releases.values()) expect(body.values.join("\n")).not.toMatch(/random_password|password:/i);
   });

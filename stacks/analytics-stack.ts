@@ -50,6 +50,11 @@ export class AnalyticsStack extends TerraformStack {
     new RandomProvider(this, "random");
 
     const sizing = environment.tier === "preview" ? site.tiers.preview : site.tiers[environment.tier];
+    const monitoring = site.monitoring && {
+      labels: { release: site.monitoring.prometheusRelease },
+      namespace: site.monitoring.namespace,
+      runbookBaseUrl: site.monitoring.runbookBaseUrl,
+    };
     if (environment.tier !== "preview") {
       const tier = site.tiers[environment.tier];
       this.platform = new AnalyticsPlatform(this, "platform", {
@@ -66,6 +71,7 @@ export class AnalyticsStack extends TerraformStack {
               },
             }
           : {}),
+        ...(monitoring && site.monitoring ? { monitoring: { ...monitoring, installStack: site.monitoring.installStack } } : {}),
       });
     }
     if (environment.tier !== "preview" && site.backups) {
@@ -83,6 +89,8 @@ export class AnalyticsStack extends TerraformStack {
       apiFrom: [`${gatewayAddress}/32`, ...site.opsNetworks],
       production: environment.tier === "production",
       resources: environment.tier === "preview" ? PREVIEW_RESOURCES : CLUSTER_RESOURCES,
+      // Previews get scraping and dashboards, but no alerts: nobody is paged for a branch.
+      ...(monitoring ? { monitoring: { ...monitoring, alerts: environment.tier !== "preview" } } : {}),
       // Previews live on staging's cluster and use its storage.
       storageClass: storageClassOf(site.tiers[environment.tier === "production" ? "production" : "staging"].storage.class),
       ...(this.backups && site.backups
@@ -101,6 +109,8 @@ export class AnalyticsStack extends TerraformStack {
         this.namespace.namespace,
         ...(this.platform ? [this.platform.clickhouseOperator.release, this.platform.metallbConfig.release] : []),
         ...(this.platform?.vsphereCsi ? [this.platform.vsphereCsi.release.release] : []),
+        // The ServiceMonitor and PrometheusRule CRDs.
+        ...(this.platform?.prometheusStack ? [this.platform.prometheusStack.release] : []),
       ],
     });
   }

@@ -67,7 +67,7 @@ describe("backups: etcd snapshots", () => {
       resourcesOfType(local.stacks.get("analytics-main"), "kubernetes_secret_v1")
         .map(([, body]) => (body.metadata as { name: string }).name)
         .sort(),
-    ).toEqual(["main-credentials", "vsphere-config-secret"]);
+    ).toEqual(["main-credentials", "main-grafana-datasource", "vsphere-config-secret"]);
   });
 });
 

@@ -41,6 +41,8 @@ export class ClusterStack extends TerraformStack {
         retention: props.site.backups?.etcd.retention ?? 28,
         ...(props.site.backups ? { s3ConfigSecret: ETCD_S3_CONFIG_SECRET } : {}),
       },
+      // The etcd snapshot alerts read k3s's own metrics.
+      supervisorMetrics: props.site.monitoring !== undefined,
     });
     this.access = this.cluster.access;
 
