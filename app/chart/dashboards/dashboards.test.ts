@@ -93,7 +93,8 @@ describeWithTool(clickhouseBinary)("the insights dashboard's SQL on a real Click
     expected = oracle(set.delivered);
     await sendEvents(collector, set.sent);
     // What the data source is configured with: the collector's database as its default.
-    client = createClient({ url: server.url, database: collector.config.clickhouseDatabase });
+    // readonly=1, as the data source's user: the dashboards only read.
+    client = createClient({ url: server.url, database: collector.config.clickhouseDatabase, clickhouse_settings: { readonly: "1" } });
     windows = [
       ["the whole set", { from: set.start, to: set.end }],
       ["an unaligned window crossing minutes", { from: set.start + 93_517, to: set.start + 271_003 }],
@@ -150,6 +151,10 @@ describeWithTool(clickhouseBinary)("the insights dashboard's SQL on a real Click
       expect(s.playsStarted).toBeGreaterThan(0);
     }
     expect(expected.qualityByRegion(windows[0][1]).some((region) => region.received < region.expected)).toBe(true);
+  });
+
+  it("runs them as a read-only user would: the same connection cannot write", async () => {
+    await expect(client.command({ query: "CREATE TABLE dashboards_write_probe (a UInt8) ENGINE = Memory" })).rejects.toThrow(/readonly/i);
   });
 
   it.each(Object.keys(INSIGHT_PANELS) as InsightPanel[])("%s equals the oracle in every window", async (panel) => {
