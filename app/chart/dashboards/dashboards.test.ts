@@ -8,6 +8,8 @@ import { createClient, type ClickHouseClient } from "@clickhouse/client";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Collector } from "../../src/collector";
+import { ClickHouseStore } from "../../src/store/clickhouse-store";
+import { ChdbConnection } from "../../../test-support/chdb";
 import { startClickHouse, type RunningClickHouse } from "../../../test-support/clickhouse";
 import { sendEvents, startCollector } from "../../../test-support/collector/collector-harness";
 import { generateEventSet, type EventSet } from "../../../test-support/collector/event-set";
@@ -78,23 +80,64 @@ describeWithTool(prometheusBinary)("the collector dashboard's PromQL (real Prome
   });
 });
 
-describeWithTool(clickhouseBinary)("the insights dashboard's SQL on a real ClickHouse with the insight suite's events", () => {
+/** Where the insights dashboard's SQL runs: the collector that filled it and a read-only query path. */
+interface InsightsEngine {
+  readonly collector: Collector;
+  /** Runs a query with readonly=1, as the data source's user does. */
+  rows(sql: string): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
+}
+
+describeWithTool(clickhouseBinary)("the insights dashboard's SQL on a real ClickHouse server (18.16)", () => {
   let server: RunningClickHouse;
-  let collector: Collector;
   let client: ClickHouseClient;
+  describeInsightsDashboard(async () => {
+    server = await startClickHouse(clickhouseBinary!);
+    const collector = await startCollector({ store: "clickhouse", clickhouseUrl: server.url });
+    // What the data source is configured with: the collector's database as its default.
+    client = createClient({ url: server.url, database: collector.config.clickhouseDatabase, clickhouse_settings: { readonly: "1" } });
+    return {
+      collector,
+      rows: async (sql) => (await (await client.query({ query: sql, format: "JSONEachRow" })).json()) as Record<string, unknown>[],
+      close: async () => {
+        await client.close();
+        await collector.stop();
+        await server.stop();
+      },
+    };
+  });
+
+  it("runs them as a read-only user would: the same connection cannot write", async () => {
+    await expect(client.command({ query: "CREATE TABLE dashboards_write_probe (a UInt8) ENGINE = Memory" })).rejects.toThrow(/readonly/i);
+  });
+});
+
+describe("the insights dashboard's SQL on ClickHouse 26.7 (chdb), production's kind of server", () => {
+  describeInsightsDashboard(async () => {
+    const connection = new ChdbConnection();
+    const collector = await startCollector({}, ClickHouseStore.over(connection, { database: "dashboards" }));
+    return {
+      collector,
+      rows: (sql) => connection.rows(`${sql} SETTINGS readonly = 1`, "dashboards"),
+      close: async () => {
+        await collector.stop();
+      },
+    };
+  });
+});
+
+/** Every insights panel's SQL, expanded as Grafana would, equals the oracle over the insight suite's events. */
+function describeInsightsDashboard(open: () => Promise<InsightsEngine>): void {
+  let engine: InsightsEngine;
   let set: EventSet;
   let expected: ReturnType<typeof oracle>;
   let windows: Array<[string, Window]>;
 
   beforeAll(async () => {
-    server = await startClickHouse(clickhouseBinary!);
-    collector = await startCollector({ store: "clickhouse", clickhouseUrl: server.url });
+    engine = await open();
     set = generateEventSet(42, Date.now());
     expected = oracle(set.delivered);
-    await sendEvents(collector, set.sent);
-    // What the data source is configured with: the collector's database as its default.
-    // readonly=1, as the data source's user: the dashboards only read.
-    client = createClient({ url: server.url, database: collector.config.clickhouseDatabase, clickhouse_settings: { readonly: "1" } });
+    await sendEvents(engine.collector, set.sent);
     windows = [
       ["the whole set", { from: set.start, to: set.end }],
       ["an unaligned window crossing minutes", { from: set.start + 93_517, to: set.start + 271_003 }],
@@ -103,16 +146,9 @@ describeWithTool(clickhouseBinary)("the insights dashboard's SQL on a real Click
     ];
   }, 120_000);
 
-  afterAll(async () => {
-    await client?.close();
-    await collector?.stop();
-    await server?.stop();
-  }, 60_000);
+  afterAll(async () => engine?.close(), 60_000);
 
-  async function rows(sql: string): Promise<Record<string, unknown>[]> {
-    const result = await client.query({ query: sql, format: "JSONEachRow" });
-    return (await result.json()) as Record<string, unknown>[];
-  }
+  const rows = (sql: string) => engine.rows(sql);
   const numbers = (row: Record<string, unknown>) =>
     Object.fromEntries(
       Object.entries(row).map(([key, value]) => [
@@ -153,10 +189,6 @@ describeWithTool(clickhouseBinary)("the insights dashboard's SQL on a real Click
     expect(expected.qualityByRegion(windows[0][1]).some((region) => region.received < region.expected)).toBe(true);
   });
 
-  it("runs them as a read-only user would: the same connection cannot write", async () => {
-    await expect(client.command({ query: "CREATE TABLE dashboards_write_probe (a UInt8) ENGINE = Memory" })).rejects.toThrow(/readonly/i);
-  });
-
   it.each(Object.keys(INSIGHT_PANELS) as InsightPanel[])("%s equals the oracle in every window", async (panel) => {
     for (const [name, w] of windows) {
       let sql = expandSql(INSIGHT_PANELS[panel].sql, w);
@@ -166,4 +198,4 @@ describeWithTool(clickhouseBinary)("the insights dashboard's SQL on a real Click
       expect({ window: name, rows: rounded(got) }).toEqual({ window: name, rows: rounded(EXPECTED[panel](w)) });
     }
   });
-});
+}

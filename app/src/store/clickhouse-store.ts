@@ -16,6 +16,45 @@ export interface ClickHouseStoreOptions {
   readonly cluster?: string;
 }
 
+/**
+ * What the store needs of a ClickHouse server: over HTTP in production (httpConnection), and
+ * an in-process engine where a test exercises the modern server path.
+ */
+export interface ClickHouseConnection {
+  /** Runs a query and returns its rows (JSONEachRow), with `database` as the default database. */
+  rows(sql: string, database?: string): Promise<Record<string, unknown>[]>;
+  /** Runs a statement that returns nothing. */
+  command(sql: string): Promise<void>;
+  /** Inserts rows as one block. */
+  insert(table: string, rows: readonly Record<string, unknown>[], settings?: Record<string, number>): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The production connection: @clickhouse/client over HTTP, resetting sockets that stall. */
+export function httpConnection(options: Pick<ClickHouseStoreOptions, "url" | "username" | "password">): ClickHouseConnection {
+  const client: ClickHouseClient = createClient({
+    url: options.url,
+    username: options.username ?? "default",
+    password: options.password ?? "",
+    database: "default",
+    request_timeout: 30_000,
+    http_agent: resettingAgent(options.url),
+  });
+  return {
+    rows: async (sql, database) => {
+      const result = await client.query({ query: sql, format: "JSONEachRow", clickhouse_settings: database ? { database } : undefined });
+      return (await result.json()) as Record<string, unknown>[];
+    },
+    command: async (sql) => {
+      await client.command({ query: sql });
+    },
+    insert: async (table, rows, settings) => {
+      await client.insert({ table, format: "JSONEachRow", clickhouse_settings: settings, values: rows as Record<string, unknown>[] });
+    },
+    close: () => client.close(),
+  };
+}
+
 /** What the connected server supports; newer features are used only when present. */
 export interface ServerFeatures {
   readonly version: string;
@@ -134,27 +173,24 @@ export class ClickHouseStore implements Store {
   readonly insights = new SqlInsightQueries({ run: (fragment) => this.query(fragment), minuteOf: clickHouseMinuteOf });
 
   private constructor(
-    private readonly client: ClickHouseClient,
-    readonly options: ClickHouseStoreOptions,
+    private readonly connection: ClickHouseConnection,
+    readonly options: Omit<ClickHouseStoreOptions, "url">,
   ) {}
 
+  /** The store on a server over HTTP. */
   static open(options: ClickHouseStoreOptions): ClickHouseStore {
-    if (!/^[a-z_][a-z0-9_]*$/.test(options.database))
-      throw new Error(`ClickHouseStore: database "${options.database}" must be a lower-case identifier`);
-    const client = createClient({
-      url: options.url,
-      username: options.username ?? "default",
-      password: options.password ?? "",
-      database: "default",
-      request_timeout: 30_000,
-      http_agent: resettingAgent(options.url),
-    });
-    return new ClickHouseStore(client, options);
+    return ClickHouseStore.over(httpConnection(options), options);
   }
 
-  private async rows(sql: string): Promise<Record<string, unknown>[]> {
-    const result = await this.client.query({ query: sql, format: "JSONEachRow", clickhouse_settings: { database: this.options.database } });
-    return (await result.json()) as Record<string, unknown>[];
+  /** The store on any connection (a test's in-process engine). */
+  static over(connection: ClickHouseConnection, options: Omit<ClickHouseStoreOptions, "url">): ClickHouseStore {
+    if (!/^[a-z_][a-z0-9_]*$/.test(options.database))
+      throw new Error(`ClickHouseStore: database "${options.database}" must be a lower-case identifier`);
+    return new ClickHouseStore(connection, options);
+  }
+
+  private rows(sql: string): Promise<Record<string, unknown>[]> {
+    return this.connection.rows(sql, this.options.database);
   }
 
   private query(fragment: Fragment): Promise<Record<string, unknown>[]> {
@@ -163,9 +199,8 @@ export class ClickHouseStore implements Store {
 
   async serverFeatures(): Promise<ServerFeatures> {
     if (!this.features) {
-      const result = await this.client.query({ query: "SELECT version() AS version", format: "JSONEachRow" });
-      const [row] = (await result.json()) as Array<{ version: string }>;
-      this.features = featuresOf(row.version);
+      const [row] = await this.connection.rows("SELECT version() AS version");
+      this.features = featuresOf(String(row.version));
     }
     return this.features;
   }
@@ -174,10 +209,10 @@ export class ClickHouseStore implements Store {
     const features = await this.serverFeatures();
     const db = this.options.database;
     const onCluster = this.options.cluster ? ` ON CLUSTER ${this.options.cluster}` : "";
-    await this.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}${onCluster}` });
-    await this.client.command({
-      query: `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations${onCluster} (version UInt32, applied_at DateTime) ENGINE = TinyLog`,
-    });
+    await this.connection.command(`CREATE DATABASE IF NOT EXISTS ${db}${onCluster}`);
+    await this.connection.command(
+      `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations${onCluster} (version UInt32, applied_at DateTime) ENGINE = TinyLog`,
+    );
     const applied = new Set((await this.rows(`SELECT version FROM ${db}.schema_migrations`)).map((row) => Number(row.version)));
     let latest = 0;
     for (const migration of clickHouseMigrations(this.options, features)) {
@@ -185,14 +220,10 @@ export class ClickHouseStore implements Store {
       if (applied.has(migration.version)) continue;
       // Every step is IF NOT EXISTS or checked: a migration interrupted half-way is safe to run again.
       for (const statement of migration.statements) {
-        if (typeof statement === "string") await this.client.command({ query: statement });
+        if (typeof statement === "string") await this.connection.command(statement);
         else await this.addColumn(statement);
       }
-      await this.client.insert({
-        table: `${db}.schema_migrations`,
-        values: [{ version: migration.version, applied_at: Math.floor(Date.now() / 1000) }],
-        format: "JSONEachRow",
-      });
+      await this.connection.insert(`${db}.schema_migrations`, [{ version: migration.version, applied_at: Math.floor(Date.now() / 1000) }]);
     }
     return latest;
   }
@@ -204,7 +235,7 @@ export class ClickHouseStore implements Store {
     );
     if (Number(present.n) > 0) return;
     const onCluster = this.options.cluster ? ` ON CLUSTER ${this.options.cluster}` : "";
-    await this.client.command({ query: `ALTER TABLE ${db}.${step.table}${onCluster} ADD COLUMN ${step.column} ${step.definition}` });
+    await this.connection.command(`ALTER TABLE ${db}.${step.table}${onCluster} ADD COLUMN ${step.column} ${step.definition}`);
   }
 
   /** Scans the spool columns once per start or failure, not per batch. */
@@ -230,23 +261,23 @@ export class ClickHouseStore implements Store {
     const [existing] = await this.rows(`SELECT count() AS n FROM events WHERE t >= ${minT} AND t <= ${maxT} AND batch = '${token}'`);
     if (Number(existing.n) > 0) return;
     const receivedAt = Date.now();
-    await this.client.insert({
-      table: `${this.options.database}.events`,
-      format: "JSONEachRow",
-      // A Distributed table would otherwise queue the rows and answer before they are stored.
-      clickhouse_settings: this.options.cluster ? { insert_distributed_sync: 1 } : undefined,
-      // Known columns only: events may carry fields the protocol ignores.
-      values: events.map((event) => {
-        const row: Record<string, unknown> = {
-          received_at: receivedAt,
-          batch: token,
-          spool: commit?.spool ?? "",
-          spool_to: commit?.to ?? 0,
-        };
-        for (const field of STORED_FIELDS) row[field.name] = (event as unknown as Record<string, unknown>)[field.name] ?? null;
-        return row;
-      }),
+    // Known columns only: events may carry fields the protocol ignores.
+    const rows = events.map((event) => {
+      const row: Record<string, unknown> = {
+        received_at: receivedAt,
+        batch: token,
+        spool: commit?.spool ?? "",
+        spool_to: commit?.to ?? 0,
+      };
+      for (const field of STORED_FIELDS) row[field.name] = (event as unknown as Record<string, unknown>)[field.name] ?? null;
+      return row;
     });
+    // A Distributed table would otherwise queue the rows and answer before they are stored.
+    await this.connection.insert(
+      `${this.options.database}.events`,
+      rows,
+      this.options.cluster ? { insert_distributed_sync: 1 } : undefined,
+    );
   }
 
   async countEvents(): Promise<number> {
@@ -255,6 +286,6 @@ export class ClickHouseStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.client.close();
+    await this.connection.close();
   }
 }

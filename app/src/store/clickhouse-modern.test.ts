@@ -1,0 +1,67 @@
+/**
+ * The ClickHouse store's modern-server path, which production (24.8) takes and CI's Debian
+ * server (18.16) never does: every statement the store issues for a server with LowCardinality
+ * and TTL, run on ClickHouse 26.7 in this process (npm `chdb`), with the shared spool-commit and
+ * insight suites judging the results against the oracle. What needs a server cluster
+ * (ReplicatedMergeTree, Distributed, ON CLUSTER) is not covered here: chdb has no cluster.
+ */
+import { ChdbConnection } from "../../../test-support/chdb";
+import { startCollector } from "../../../test-support/collector/collector-harness";
+import { sampleEvent } from "../../../test-support/collector/events";
+import { describeInsightSuite } from "../../../test-support/collector/insight-suite";
+import { describeSpoolCommits } from "../../../test-support/collector/spool-commit-suite";
+import { ClickHouseStore } from "./clickhouse-store";
+
+describe("the ClickHouse store on ClickHouse 26.7 (chdb)", () => {
+  let connection: ChdbConnection;
+  let store: ClickHouseStore;
+
+  beforeAll(() => {
+    connection = new ChdbConnection();
+    store = ClickHouseStore.over(connection, { database: "modern" });
+  });
+  afterAll(async () => store?.close());
+
+  it("takes the modern path (LowCardinality labels, a 400-day TTL) and migrates idempotently", async () => {
+    const features = await store.serverFeatures();
+    expect(features.version).toMatch(/^26\.7\./);
+    expect(features).toMatchObject({ lowCardinality: true, ttl: true });
+    expect(await store.migrate()).toBe(2);
+    expect(await store.migrate()).toBe(2);
+    const [events] = await connection.rows("SHOW CREATE TABLE modern.events");
+    const ddl = String(events.statement);
+    // The label fields of EVENT_FIELDS are dictionary-encoded; the rest stay plain.
+    for (const label of ["type", "region", "device"]) expect(ddl).toContain(`\`${label}\` LowCardinality(String)`);
+    expect(ddl).toContain("`track` Nullable(String)");
+    expect(ddl).toMatch(/TTL toDateTime\(intDiv\(t, 1000\)\) \+ toIntervalDay\(400\)/);
+    expect(ddl).toMatch(/`spool` String DEFAULT ''/);
+    const tables = (await connection.rows("SELECT name FROM system.tables WHERE database = 'modern' ORDER BY name")).map((row) => row.name);
+    expect(tables).toEqual(["events", "minute_rollup", "minute_rollup_mv", "schema_migrations", "streams"]);
+  });
+
+  it("does not count a retried batch twice, and the rollup's materialized view fills", async () => {
+    const t = Date.now();
+    const batch = [1, 2, 3].map((n) => sampleEvent({ id: `retry-${n}`, pid: `retry-p${n}`, t: t + n, listened: 31_000 }));
+    await store.writeBatch(batch);
+    await store.writeBatch(batch);
+    expect(await store.countEvents()).toBe(3);
+    expect((await store.insights.summary({ from: t, to: t + 10 })).streams).toBe(3);
+    const [rollup] = await connection.rows("SELECT countMerge(events) AS n FROM modern.minute_rollup");
+    expect(Number(rollup.n)).toBe(3);
+  });
+});
+
+let commits: ClickHouseStore | undefined;
+describeSpoolCommits(
+  "ClickHouse 26.7 (chdb)",
+  async () => (commits = ClickHouseStore.over(new ChdbConnection(), { database: "commits" })),
+  async () => commits?.close(),
+);
+
+describeInsightSuite(
+  "ClickHouse 26.7 (chdb)",
+  () => startCollector({}, ClickHouseStore.over(new ChdbConnection(), { database: "insights" })),
+  async (collector) => {
+    await collector.stop();
+  },
+);
