@@ -10,8 +10,14 @@ import type { ClickHouseConnection } from "../app/src/store/clickhouse-store";
  * session per process; `USE` is remembered by the session, so each query names its database.
  */
 export class ChdbConnection implements ClickHouseConnection {
-  private readonly dir = mkdtempSync(join(tmpdir(), "chdb-"));
-  private readonly session = new Session(this.dir);
+  private readonly session: Session;
+  private temporary?: string;
+
+  /** On `dir` (kept when closed), or on a fresh directory removed when closed. */
+  constructor(readonly dir?: string) {
+    this.session = new Session(dir ?? (this.temporary = mkdtempSync(join(tmpdir(), "chdb-"))));
+  }
+
   /** Queries run one at a time: the session's current database is shared state. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -49,6 +55,6 @@ export class ChdbConnection implements ClickHouseConnection {
     this.session.close();
     // The next session may open only once this one's native work is gone.
     await drainPending();
-    rmSync(this.dir, { recursive: true, force: true });
+    if (this.temporary) rmSync(this.temporary, { recursive: true, force: true });
   }
 }

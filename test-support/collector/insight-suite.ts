@@ -18,11 +18,20 @@ const query = (w: Window, extra: Record<string, string | number> = {}) =>
       .map(([key, value]): [string, string] => [key, String(value)]),
   ).toString();
 
+/** How the suite runs a store: a collector on it, a new collector on the same data, and the end. */
+export interface InsightSuiteBackend {
+  start(): Promise<Collector>;
+  /** Stops `previous` and starts a new collector process on the same stored data (empty dedupe memory). */
+  restart(previous: Collector): Promise<Collector>;
+  stop(collector: Collector): Promise<void>;
+}
+
 /**
  * The insight suite shared by every store: a seeded event set goes over real UDP through the
- * client library, and every insight from the HTTP API must equal the oracle's value.
+ * client library, and every insight from the HTTP API must equal the oracle's value, also after
+ * a restarted collector has stored every event a second time.
  */
-export function describeInsightSuite(name: string, start: () => Promise<Collector>, stop: (collector: Collector) => Promise<void>): void {
+export function describeInsightSuite(name: string, backend: InsightSuiteBackend): void {
   describe(`insights over real UDP (${name})`, () => {
     let collector: Collector;
     let set: EventSet;
@@ -30,7 +39,7 @@ export function describeInsightSuite(name: string, start: () => Promise<Collecto
     let windows: Array<[string, Window]>;
 
     beforeAll(async () => {
-      collector = await start();
+      collector = await backend.start();
       set = generateEventSet(42, Date.now());
       expected = oracle(set.delivered);
       await sendEvents(collector, set.sent);
@@ -45,7 +54,7 @@ export function describeInsightSuite(name: string, start: () => Promise<Collecto
       ];
     }, 60_000);
 
-    afterAll(async () => stop(collector));
+    afterAll(async () => backend.stop(collector));
 
     it("accepted each event once, dropping the resent duplicates", () => {
       expect(set.sent.length).toBeGreaterThan(set.delivered.length);
@@ -96,5 +105,31 @@ export function describeInsightSuite(name: string, start: () => Promise<Collecto
         );
       }
     });
+
+    // Last: it stores every event a second time. A client resending after a collector restart,
+    // or to another pod, gets past every collector's in-memory dedupe; the insights must not
+    // count those copies (they share the event id).
+    it("equals the oracle after a restarted collector stored every event again", async () => {
+      collector = await backend.restart(collector);
+      await sendEvents(collector, set.delivered);
+      expect(collector.stats.accepted).toBe(set.delivered.length);
+      expect(collector.stats.storedEvents).toBe(set.delivered.length);
+      for (const [name, w] of windows) {
+        const summary = (await getJson(collector, `/api/v1/summary?${query(w)}`)).body;
+        expect({ window: name, summary: rounded(summary) }).toEqual({ window: name, summary: rounded(expected.summary(w)) });
+        for (const by of ["track", "artist"] as const) {
+          expect((await getJson(collector, `/api/v1/top?${query(w, { by, limit: 5 })}`)).body).toEqual(expected.top(w, by, 5));
+          expect((await getJson(collector, `/api/v1/trending?${query(w, { by, limit: 5 })}`)).body).toEqual(expected.trending(w, by, 5));
+        }
+        expect((await getJson(collector, `/api/v1/streams-per-minute?${query(w)}`)).body).toEqual(expected.streamsPerMinute(w));
+        const quality = await getJson<{ regions: unknown[] }>(collector, `/api/v1/quality?${query(w)}`);
+        expect(rounded(quality.body.regions)).toEqual(rounded(expected.qualityByRegion(w)));
+      }
+      for (const at of [set.start + 150_000, set.end]) {
+        expect((await getJson<{ listeners: number }>(collector, `/api/v1/concurrent?at=${at}`)).body.listeners).toBe(
+          expected.concurrentListeners(at),
+        );
+      }
+    }, 60_000);
   });
 }

@@ -5,6 +5,9 @@
  * insight suites judging the results against the oracle. What needs a server cluster
  * (ReplicatedMergeTree, Distributed, ON CLUSTER) is not covered here: chdb has no cluster.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ChdbConnection } from "../../../test-support/chdb";
 import { startCollector } from "../../../test-support/collector/collector-harness";
 import { sampleEvent } from "../../../test-support/collector/events";
@@ -58,10 +61,16 @@ describeSpoolCommits(
   async () => commits?.close(),
 );
 
-describeInsightSuite(
-  "ClickHouse 26.7 (chdb)",
-  () => startCollector({}, ClickHouseStore.over(new ChdbConnection(), { database: "insights" })),
-  async (collector) => {
-    await collector.stop();
+const insightsDir = mkdtempSync(join(tmpdir(), "chdb-insights-"));
+const onInsights = () => startCollector({}, ClickHouseStore.over(new ChdbConnection(insightsDir), { database: "insights" }));
+describeInsightSuite("ClickHouse 26.7 (chdb)", {
+  start: onInsights,
+  restart: async (previous) => {
+    await previous.stop();
+    return onInsights();
   },
-);
+  stop: async (collector) => {
+    await collector.stop();
+    rmSync(insightsDir, { recursive: true, force: true });
+  },
+});

@@ -179,15 +179,19 @@ describeWithTool(binary)("a collector on ClickHouse killed mid-stream (SIGKILL)"
 
 describeWithTool(binary)("shared insight suite on ClickHouse", () => {
   let server: RunningClickHouse;
-  describeInsightSuite(
-    "ClickHouse",
-    async () => {
+  const open = () => startCollector({}, ClickHouseStore.open({ url: server.url, database: "insights" }));
+  describeInsightSuite("ClickHouse", {
+    start: async () => {
       server = await startClickHouse(binary!);
-      return startCollector({}, ClickHouseStore.open({ url: server.url, database: "insights" }));
+      return open();
     },
-    async (collector) => {
+    restart: async (previous) => {
+      await previous.stop();
+      return open();
+    },
+    stop: async (collector) => {
       await collector.stop();
       await server.stop();
     },
-  );
+  });
 });

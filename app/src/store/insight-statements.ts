@@ -52,11 +52,18 @@ export const insightSql = {
       ) plays`,
     ),
 
-  /** Σ stall and the number of buffer_end events in the window. */
+  /**
+   * Σ stall and the number of buffer_end events in the window, each event once by its id: a copy
+   * stored again (a client resending after a collector restart, or to another pod) has the same
+   * id and t, so it falls in the same window and the GROUP BY folds it. The other insights are
+   * copy-proof by construction (distinct pids, sids and seqs, max listened, first stream).
+   */
   stalls: (q: InsightQuery) =>
     windowed(
       q,
-      (f) => `SELECT coalesce(sum(stall), 0) AS stall, count(*) AS buffer_ends FROM events WHERE type = 'buffer_end' AND ${inWindow}${f}`,
+      (f) => `
+      SELECT coalesce(sum(event_stall), 0) AS stall, count(*) AS buffer_ends
+      FROM (SELECT id, max(stall) AS event_stall FROM events WHERE type = 'buffer_end' AND ${inWindow}${f} GROUP BY id) buffer_ends`,
     ),
 
   /** Listening time in the window: per playback, the rise of cumulative `listened` inside it. */
