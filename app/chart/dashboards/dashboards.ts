@@ -1,8 +1,8 @@
 /**
  * The chart's Grafana dashboards, generated so that their queries come from one place: the
  * collector health dashboard's PromQL is declared here once (and checked against a real
- * Prometheus), and the insights dashboard's SQL is the stores' own insight SQL
- * (app/src/store/insight-statements.ts) with its placeholders rendered as Grafana variables.
+ * Prometheus), and the insights dashboard's SQL is the ClickHouse store's own insight SQL
+ * (app/src/store/clickhouse-insights.ts) with its placeholders rendered as Grafana variables.
  * `npm run dashboards` writes the JSON files beside this one; a test fails when they are stale.
  *
  * Grafana's own variables used: ${__from} and ${__to} (the panel's range in epoch milliseconds),
@@ -12,8 +12,9 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { insightSql, type Fragment } from "../../src/store/insight-statements";
+import { clickHouseInsightSql as insightSql } from "../../src/store/clickhouse-insights";
 import { clickHouseMinuteOf } from "../../src/store/clickhouse-store";
+import type { Fragment } from "../../src/store/insight-statements";
 
 /** Replaced by the chart per release (templates/dashboards.yaml). */
 export const PLACEHOLDERS = { uid: "__UID__", namespace: "__NAMESPACE__" } as const;

@@ -29,8 +29,8 @@ describe("the ClickHouse store on ClickHouse 26.7 (chdb)", () => {
     const features = await store.serverFeatures();
     expect(features.version).toMatch(/^26\.7\./);
     expect(features).toMatchObject({ lowCardinality: true, ttl: true });
-    expect(await store.migrate()).toBe(2);
-    expect(await store.migrate()).toBe(2);
+    expect(await store.migrate()).toBe(3);
+    expect(await store.migrate()).toBe(3);
     const [events] = await connection.rows("SHOW CREATE TABLE modern.events");
     const ddl = String(events.statement);
     // The label fields of EVENT_FIELDS are dictionary-encoded; the rest stay plain.
@@ -39,7 +39,21 @@ describe("the ClickHouse store on ClickHouse 26.7 (chdb)", () => {
     expect(ddl).toMatch(/TTL toDateTime\(intDiv\(t, 1000\)\) \+ toIntervalDay\(400\)/);
     expect(ddl).toMatch(/`spool` String DEFAULT ''/);
     const tables = (await connection.rows("SELECT name FROM system.tables WHERE database = 'modern' ORDER BY name")).map((row) => row.name);
-    expect(tables).toEqual(["events", "minute_rollup", "minute_rollup_mv", "schema_migrations", "streams"]);
+    expect(tables).toEqual([
+      "events",
+      "minute_rollup",
+      "minute_rollup_mv",
+      "playback_progress",
+      "playback_progress_mv",
+      "playbacks",
+      "playbacks_mv",
+      "schema_migrations",
+      "sessions",
+      "sessions_mv",
+      "stream_rows",
+      "stream_rows_mv",
+      "streams",
+    ]);
   });
 
   it("does not count a retried batch twice, and the rollup's materialized view fills", async () => {

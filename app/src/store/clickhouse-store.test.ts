@@ -67,8 +67,8 @@ describeWithTool(binary)("ClickHouse store against a real server", () => {
     const features = await store.serverFeatures();
     expect(features.version).toMatch(/^18\.16\./);
     expect(features).toMatchObject({ lowCardinality: false, ttl: false });
-    expect(await store.migrate()).toBe(2);
-    expect(await store.migrate()).toBe(2);
+    expect(await store.migrate()).toBe(3);
+    expect(await store.migrate()).toBe(3);
   });
 
   it("rounds to the minute correctly where 18.16's Int64 modulo does not", async () => {

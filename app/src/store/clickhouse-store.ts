@@ -5,6 +5,7 @@ import type { SpoolCommit } from "../spool/spool-consumer";
 import type { Fragment } from "./insight-statements";
 import type { Store } from "./store";
 import { resettingAgent } from "./resetting-agent";
+import { clickHouseEntityTables, clickHouseInsightSql } from "./clickhouse-insights";
 import { SqlInsightQueries } from "./sql-insight-queries";
 
 export interface ClickHouseStoreOptions {
@@ -22,7 +23,7 @@ export interface ClickHouseStoreOptions {
  */
 export interface ClickHouseConnection {
   /** Runs a query and returns its rows (JSONEachRow), with `database` as the default database. */
-  rows(sql: string, database?: string): Promise<Record<string, unknown>[]>;
+  rows(sql: string, database?: string, settings?: Record<string, string>): Promise<Record<string, unknown>[]>;
   /** Runs a statement that returns nothing. */
   command(sql: string): Promise<void>;
   /** Inserts rows as one block. */
@@ -41,8 +42,12 @@ export function httpConnection(options: Pick<ClickHouseStoreOptions, "url" | "us
     http_agent: resettingAgent(options.url),
   });
   return {
-    rows: async (sql, database) => {
-      const result = await client.query({ query: sql, format: "JSONEachRow", clickhouse_settings: database ? { database } : undefined });
+    rows: async (sql, database, settings) => {
+      const result = await client.query({
+        query: sql,
+        format: "JSONEachRow",
+        clickhouse_settings: { ...(database ? { database } : {}), ...settings },
+      });
       return (await result.json()) as Record<string, unknown>[];
     },
     command: async (sql) => {
@@ -158,8 +163,19 @@ export function clickHouseMigrations(
   return [
     { version: 1, statements },
     { version: 2, statements: spoolColumns },
+    // Version 3: aggregates per playback and session, so a window's insights read the window.
+    { version: 3, statements: clickHouseEntityTables({ database: db, cluster: options.cluster, label, ttl: features.ttl }) },
   ];
 }
+
+/**
+ * On a cluster every insight query reads Distributed tables with IN subqueries over Distributed
+ * tables, which ClickHouse refuses by default ("Double-distributed IN/JOIN subqueries is denied",
+ * distributed_product_mode = deny: docs/en/operations/settings/settings.md). `local` runs each
+ * subquery on the shard's own tables; that is exact here because events and every aggregate are
+ * sharded by sid, and a playback lives in one session.
+ */
+const CLUSTER_QUERY_SETTINGS = { distributed_product_mode: "local" };
 
 /**
  * The cluster store. Retries never count twice: every batch carries a token (from its spool
@@ -170,7 +186,11 @@ export function clickHouseMigrations(
 export class ClickHouseStore implements Store {
   readonly kind = "clickhouse";
   private features?: ServerFeatures;
-  readonly insights = new SqlInsightQueries({ run: (fragment) => this.query(fragment), minuteOf: clickHouseMinuteOf });
+  readonly insights = new SqlInsightQueries({
+    run: (fragment) => this.query(fragment),
+    minuteOf: clickHouseMinuteOf,
+    statements: clickHouseInsightSql,
+  });
 
   private constructor(
     private readonly connection: ClickHouseConnection,
@@ -190,7 +210,7 @@ export class ClickHouseStore implements Store {
   }
 
   private rows(sql: string): Promise<Record<string, unknown>[]> {
-    return this.connection.rows(sql, this.options.database);
+    return this.connection.rows(sql, this.options.database, this.options.cluster ? CLUSTER_QUERY_SETTINGS : undefined);
   }
 
   private query(fragment: Fragment): Promise<Record<string, unknown>[]> {

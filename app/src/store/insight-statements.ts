@@ -34,15 +34,27 @@ function windowed(query: InsightQuery, sql: (filters: string) => string): Fragme
 
 const inWindow = "t >= {from} AND t < {to}";
 
-export const insightSql = {
-  streams: (q: InsightQuery) =>
-    windowed(q, (f) => `SELECT count(*) AS n, count(DISTINCT uid) AS listeners FROM streams WHERE ${inWindow}${f}`),
+/**
+ * Where the streams (one row per playback that reached the threshold, at its first qualifying
+ * event) of a window come from, given the window's bounds as SQL. The embedded store reads its
+ * `streams` view; a store may instead read only what the window needs.
+ */
+export type StreamsSource = (from: string, to: string) => string;
 
-  /** Plays started in the window, and how many of them were skipped early or completed (at any time). */
-  plays: (q: InsightQuery) =>
-    windowed(
-      q,
-      (f) => `
+/** The insight SQL over a streams source. */
+export function insightStatements(streamsIn: StreamsSource = () => "streams") {
+  return {
+    streams: (q: InsightQuery) =>
+      windowed(
+        q,
+        (f) => `SELECT count(*) AS n, count(DISTINCT uid) AS listeners FROM ${streamsIn("{from}", "{to}")} WHERE ${inWindow}${f}`,
+      ),
+
+    /** Plays started in the window, and how many of them were skipped early or completed (at any time). */
+    plays: (q: InsightQuery) =>
+      windowed(
+        q,
+        (f) => `
       SELECT count(*) AS started, coalesce(sum(skipped), 0) AS skipped, coalesce(sum(completed), 0) AS completed
       FROM (
         SELECT pid,
@@ -50,27 +62,27 @@ export const insightSql = {
                max(CASE WHEN type = 'complete' THEN 1 ELSE 0 END) AS completed
         FROM events WHERE pid IN (SELECT DISTINCT pid FROM events WHERE type = 'play' AND ${inWindow}${f}) GROUP BY pid
       ) plays`,
-    ),
+      ),
 
-  /**
-   * Σ stall and the number of buffer_end events in the window, each event once by its id: a copy
-   * stored again (a client resending after a collector restart, or to another pod) has the same
-   * id and t, so it falls in the same window and the GROUP BY folds it. The other insights are
-   * copy-proof by construction (distinct pids, sids and seqs, max listened, first stream).
-   */
-  stalls: (q: InsightQuery) =>
-    windowed(
-      q,
-      (f) => `
+    /**
+     * Σ stall and the number of buffer_end events in the window, each event once by its id: a copy
+     * stored again (a client resending after a collector restart, or to another pod) has the same
+     * id and t, so it falls in the same window and the GROUP BY folds it. The other insights are
+     * copy-proof by construction (distinct pids, sids and seqs, max listened, first stream).
+     */
+    stalls: (q: InsightQuery) =>
+      windowed(
+        q,
+        (f) => `
       SELECT coalesce(sum(event_stall), 0) AS stall, count(*) AS buffer_ends
       FROM (SELECT id, max(stall) AS event_stall FROM events WHERE type = 'buffer_end' AND ${inWindow}${f} GROUP BY id) buffer_ends`,
-    ),
+      ),
 
-  /** Listening time in the window: per playback, the rise of cumulative `listened` inside it. */
-  listened: (q: InsightQuery) =>
-    windowed(
-      q,
-      (f) => `
+    /** Listening time in the window: per playback, the rise of cumulative `listened` inside it. */
+    listened: (q: InsightQuery) =>
+      windowed(
+        q,
+        (f) => `
       SELECT coalesce(sum(CASE WHEN inside > coalesce(before, 0) THEN inside - coalesce(before, 0) ELSE 0 END), 0) AS listened
       FROM (
         SELECT pid,
@@ -80,57 +92,63 @@ export const insightSql = {
         WHERE t < {to} AND pid IN (SELECT DISTINCT pid FROM events WHERE pid IS NOT NULL AND ${inWindow}${f})
         GROUP BY pid
       ) playbacks`,
-    ),
+      ),
 
-  concurrent: (at: number, filters: Omit<InsightQuery, "from" | "to">) => {
-    const f = filterSql(filters);
-    return {
-      sql: `SELECT count(DISTINCT sid) AS n FROM events
+    concurrent: (at: number, filters: Omit<InsightQuery, "from" | "to">) => {
+      const f = filterSql(filters);
+      return {
+        sql: `SELECT count(DISTINCT sid) AS n FROM events
             WHERE t > {since} AND t <= {at}${f.sql}
               AND sid NOT IN (SELECT sid FROM events WHERE type = 'session_end' AND t <= {at})`,
-      params: { since: at - 60_000, at, ...f.params },
-    };
-  },
+        params: { since: at - 60_000, at, ...f.params },
+      };
+    },
 
-  /** `minuteOf` lets a store round differently (ClickHouse 18.16 gets Int64 % constant wrong). */
-  streamsPerMinute: (q: InsightQuery, minuteOf: (column: string) => string = (column) => `${column} - ${column} % 60000`) =>
-    windowed(
-      q,
-      (f) => `SELECT ${minuteOf("t")} AS minute, count(*) AS n FROM streams WHERE ${inWindow}${f} GROUP BY minute ORDER BY minute`,
-    ),
+    /** `minuteOf` lets a store round differently (ClickHouse 18.16 gets Int64 % constant wrong). */
+    streamsPerMinute: (q: InsightQuery, minuteOf: (column: string) => string = (column) => `${column} - ${column} % 60000`) =>
+      windowed(
+        q,
+        (f) =>
+          `SELECT ${minuteOf("t")} AS minute, count(*) AS n FROM ${streamsIn("{from}", "{to}")} WHERE ${inWindow}${f} GROUP BY minute ORDER BY minute`,
+      ),
 
-  /** Ranking by streams; ties break by name so both stores agree. */
-  top: (q: InsightQuery, by: RankBy, limit: number) =>
-    windowed(
-      q,
-      (f) =>
-        `SELECT ${by} AS name, count(*) AS n FROM streams WHERE ${inWindow}${f} GROUP BY ${by} ORDER BY n DESC, name ASC LIMIT ${Math.trunc(limit)}`,
-    ),
+    /** Ranking by streams; ties break by name so both stores agree. */
+    top: (q: InsightQuery, by: RankBy, limit: number) =>
+      windowed(
+        q,
+        (f) =>
+          `SELECT ${by} AS name, count(*) AS n FROM ${streamsIn("{from}", "{to}")} WHERE ${inWindow}${f} GROUP BY ${by} ORDER BY n DESC, name ASC LIMIT ${Math.trunc(limit)}`,
+      ),
 
-  trending: (q: InsightQuery, by: RankBy, limit: number) => {
-    const f = filterSql(q);
-    const length = q.to - q.from;
-    return {
-      sql: `SELECT name, n, previous, n - previous AS rise FROM (
+    trending: (q: InsightQuery, by: RankBy, limit: number) => {
+      const f = filterSql(q);
+      const length = q.to - q.from;
+      return {
+        sql: `SELECT name, n, previous, n - previous AS rise FROM (
               SELECT ${by} AS name,
                      sum(CASE WHEN t >= {from} THEN 1 ELSE 0 END) AS n,
                      sum(CASE WHEN t < {from} THEN 1 ELSE 0 END) AS previous
-              FROM streams WHERE t >= {previousFrom} AND t < {to}${f.sql} GROUP BY ${by}
+              FROM ${streamsIn("{previousFrom}", "{to}")} WHERE t >= {previousFrom} AND t < {to}${f.sql} GROUP BY ${by}
             ) ranked WHERE n > previous ORDER BY rise DESC, name ASC LIMIT ${Math.trunc(limit)}`,
-      params: { from: q.from, to: q.to, previousFrom: q.from - length, ...f.params },
-    };
-  },
+        params: { from: q.from, to: q.to, previousFrom: q.from - length, ...f.params },
+      };
+    },
 
-  /** Loss from seq gaps of the sessions active in the window (seq starts at 1 per session). */
-  quality: (q: InsightQuery) =>
-    windowed(
-      q,
-      (f) => `
+    /** Loss from seq gaps of the sessions active in the window (seq starts at 1 per session). */
+    quality: (q: InsightQuery) =>
+      windowed(
+        q,
+        (f) => `
       SELECT region, sum(expected) AS expected, sum(received) AS received FROM (
         SELECT sid, min(region) AS region, max(seq) AS expected, count(DISTINCT seq) AS received
         FROM events WHERE sid IN (SELECT DISTINCT sid FROM events WHERE ${inWindow}${f}) GROUP BY sid
       ) sessions GROUP BY region ORDER BY region`,
-    ),
+      ),
 
-  regions: (q: InsightQuery) => windowed(q, (f) => `SELECT DISTINCT region FROM events WHERE ${inWindow}${f} ORDER BY region`),
-};
+    regions: (q: InsightQuery) => windowed(q, (f) => `SELECT DISTINCT region FROM events WHERE ${inWindow}${f} ORDER BY region`),
+  };
+}
+
+/** The insight SQL both stores accept, over a `streams` view. */
+export const insightSql = insightStatements();
+export type InsightStatements = typeof insightSql;

@@ -1,4 +1,4 @@
-import { insightSql, type Fragment } from "./insight-statements";
+import { insightSql as sharedInsightSql, type Fragment, type InsightStatements } from "./insight-statements";
 import type {
   InsightQueries,
   InsightQuery,
@@ -20,6 +20,8 @@ export interface SqlInsightQueriesOptions {
   readonly run: (fragment: Fragment) => Promise<Rows>;
   /** How this database rounds a timestamp column to its minute. */
   readonly minuteOf?: (column: string) => string;
+  /** The store's insight SQL. @default the shared statements (insight-statements.ts) */
+  readonly statements?: InsightStatements;
 }
 
 /**
@@ -27,7 +29,11 @@ export interface SqlInsightQueriesOptions {
  * Stores compose this rather than repeat the row mapping.
  */
 export class SqlInsightQueries implements InsightQueries {
-  constructor(private readonly options: SqlInsightQueriesOptions) {}
+  private readonly sql: InsightStatements;
+
+  constructor(private readonly options: SqlInsightQueriesOptions) {
+    this.sql = options.statements ?? sharedInsightSql;
+  }
 
   private run(fragment: Fragment): Promise<Rows> {
     return this.options.run(fragment);
@@ -35,10 +41,10 @@ export class SqlInsightQueries implements InsightQueries {
 
   async summary(query: InsightQuery): Promise<Summary> {
     // One after another: a store may serialize queries on one connection anyway.
-    const [streams] = await this.run(insightSql.streams(query));
-    const [plays] = await this.run(insightSql.plays(query));
-    const [stalls] = await this.run(insightSql.stalls(query));
-    const [listened] = await this.run(insightSql.listened(query));
+    const [streams] = await this.run(this.sql.streams(query));
+    const [plays] = await this.run(this.sql.plays(query));
+    const [stalls] = await this.run(this.sql.stalls(query));
+    const [listened] = await this.run(this.sql.listened(query));
     const started = num(plays.started);
     const listenedMs = num(listened.listened);
     const stallMs = num(stalls.stall);
@@ -58,23 +64,23 @@ export class SqlInsightQueries implements InsightQueries {
   }
 
   async concurrentListeners(at: number, filters: Omit<InsightQuery, "from" | "to"> = {}): Promise<number> {
-    const [row] = await this.run(insightSql.concurrent(at, filters));
+    const [row] = await this.run(this.sql.concurrent(at, filters));
     return num(row.n);
   }
 
   async streamsPerMinute(query: InsightQuery): Promise<MinuteCount[]> {
-    return (await this.run(insightSql.streamsPerMinute(query, this.options.minuteOf))).map((row) => ({
+    return (await this.run(this.sql.streamsPerMinute(query, this.options.minuteOf))).map((row) => ({
       minute: num(row.minute),
       count: num(row.n),
     }));
   }
 
   async top(query: InsightQuery, by: RankBy, limit: number): Promise<RankedName[]> {
-    return (await this.run(insightSql.top(query, by, limit))).map((row) => ({ name: String(row.name), streams: num(row.n) }));
+    return (await this.run(this.sql.top(query, by, limit))).map((row) => ({ name: String(row.name), streams: num(row.n) }));
   }
 
   async trending(query: InsightQuery, by: RankBy, limit: number): Promise<TrendingName[]> {
-    return (await this.run(insightSql.trending(query, by, limit))).map((row) => ({
+    return (await this.run(this.sql.trending(query, by, limit))).map((row) => ({
       name: String(row.name),
       streams: num(row.n),
       previous: num(row.previous),
@@ -83,7 +89,7 @@ export class SqlInsightQueries implements InsightQueries {
   }
 
   async qualityByRegion(query: InsightQuery): Promise<RegionQuality[]> {
-    return (await this.run(insightSql.quality(query))).map((row) => {
+    return (await this.run(this.sql.quality(query))).map((row) => {
       const expected = num(row.expected);
       const received = num(row.received);
       return { region: String(row.region), expected, received, lossPercent: expected ? ((expected - received) / expected) * 100 : 0 };
@@ -91,7 +97,7 @@ export class SqlInsightQueries implements InsightQueries {
   }
 
   async experienceByRegion(query: InsightQuery): Promise<RegionExperience[]> {
-    const regions = (await this.run(insightSql.regions(query))).map((row) => String(row.region));
+    const regions = (await this.run(this.sql.regions(query))).map((row) => String(row.region));
     const result: RegionExperience[] = [];
     for (const region of regions) {
       const summary = await this.summary({ ...query, region });
