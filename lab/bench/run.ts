@@ -325,7 +325,7 @@ async function latency(
   sender: string,
   store: StoreKind,
   backgroundEventsPerSecond: number,
-): Promise<{ p50: number; p99: number; samples: number }> {
+): Promise<{ p50: number; p99: number; samples: number; invisible: number }> {
   const receiver = await startCollector(store);
   const templates = join(work, "latency.tpl");
   writeFileSync(templates, collectorTemplates(6));
