@@ -32,6 +32,31 @@ describe("ClickHouse schema and SQL rendering", () => {
     expect(cluster).toMatch(/TTL toDateTime/);
   });
 
+  it("keeps the per-playback and per-session aggregates beside the events: local views, sid-sharded Distributed tables, a backfill through them", () => {
+    const v3 = (cluster?: string) => clickHouseMigrations({ database: "stats", cluster }, featuresOf("24.3.1"))[2].statements.map(String);
+    const cluster = v3("analytics");
+    for (const table of ["stream_rows", "playbacks", "playback_progress", "sessions"]) {
+      expect(cluster).toContainEqual(
+        expect.stringMatching(new RegExp(`^CREATE TABLE IF NOT EXISTS stats\\.${table}_local ON CLUSTER analytics .*Replicated`, "s")),
+      );
+      expect(cluster).toContainEqual(
+        `CREATE TABLE IF NOT EXISTS stats.${table} ON CLUSTER analytics AS stats.${table}_local ENGINE = Distributed(analytics, stats, ${table}_local, cityHash64(sid))`,
+      );
+      // Views read each shard's own events and write its own aggregates ...
+      expect(cluster).toContainEqual(
+        expect.stringMatching(
+          new RegExp(
+            `^CREATE MATERIALIZED VIEW IF NOT EXISTS stats\\.${table}_mv ON CLUSTER analytics TO stats\\.${table}_local AS .*FROM stats\\.events_local `,
+            "s",
+          ),
+        ),
+      );
+      // ... and the backfill reads every shard's events, routed back to the sid's shard.
+      expect(cluster).toContainEqual(expect.stringMatching(new RegExp(`^INSERT INTO stats\\.${table} SELECT .*FROM stats\\.events `, "s")));
+    }
+    expect(v3().join("\n")).not.toMatch(/Replicated|Distributed|ON CLUSTER|_local/);
+  });
+
   it("adds the spool columns to the local table and, on a cluster, to the Distributed table too", () => {
     const tables = (cluster?: string) =>
       clickHouseMigrations({ database: "stats", cluster }, featuresOf("18.16.1"))[1].statements.map((step) =>
