@@ -1,6 +1,5 @@
 import { STREAM_THRESHOLD_MS } from "../protocol/event";
-import { filterSql, insightStatements, type InsightStatements } from "./insight-statements";
-import type { InsightQuery } from "./store";
+import { filterSql, insightStatements, inWindow, windowed, type InsightStatements } from "./insight-statements";
 
 /**
  * The ClickHouse store's insights read what a window needs, not the whole history. The shared
@@ -123,13 +122,6 @@ const streamsIn = (from: string, to: string) => `(
     WHERE pid IN (SELECT pid FROM stream_rows WHERE at >= ${from} AND at < ${to}) GROUP BY pid
   )
 ) AS streams`;
-
-const inWindow = "t >= {from} AND t < {to}";
-
-function windowed(query: InsightQuery, sql: (filters: string) => string) {
-  const filters = filterSql(query);
-  return { sql: sql(filters.sql), params: { from: query.from, to: query.to, ...filters.params } };
-}
 
 const shared = insightStatements(streamsIn);
 

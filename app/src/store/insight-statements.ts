@@ -27,12 +27,13 @@ export function filterSql(query: Omit<InsightQuery, "from" | "to">, column: (nam
   return { sql: clauses.length ? ` AND ${clauses.join(" AND ")}` : "", params };
 }
 
-function windowed(query: InsightQuery, sql: (filters: string) => string): Fragment {
+/** A windowed statement: {from}, {to} and the set filters as parameters. */
+export function windowed(query: InsightQuery, sql: (filters: string) => string): Fragment {
   const filters = filterSql(query);
   return { sql: sql(filters.sql), params: { from: query.from, to: query.to, ...filters.params } };
 }
 
-const inWindow = "t >= {from} AND t < {to}";
+export const inWindow = "t >= {from} AND t < {to}";
 
 /**
  * Where the streams (one row per playback that reached the threshold, at its first qualifying
