@@ -44,10 +44,9 @@ export class ChdbConnection implements ClickHouseConnection {
     });
   }
 
-  insert(table: string, rows: readonly Record<string, unknown>[], settings: Record<string, number> = {}): Promise<void> {
+  insert(table: string, body: Buffer | string, settings: Record<string, number> = {}): Promise<void> {
     const using = Object.entries(settings).map(([name, value]) => `${name} = ${value}`);
-    const body = rows.map((row) => JSON.stringify(row)).join("\n");
-    return this.command(`INSERT INTO ${table}${using.length ? ` SETTINGS ${using.join(", ")}` : ""} FORMAT JSONEachRow\n${body}`);
+    return this.command(`INSERT INTO ${table}${using.length ? ` SETTINGS ${using.join(", ")}` : ""} FORMAT JSONEachRow\n${body.toString()}`);
   }
 
   async close(): Promise<void> {

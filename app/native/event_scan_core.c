@@ -4,6 +4,7 @@
  */
 #include "event_scan_core.h"
 
+#include <pthread.h>
 #include <string.h>
 
 /* Integers of up to 15 digits are below 2^53, so exact as a double and safe integers in JavaScript. */
@@ -222,7 +223,7 @@ static int scan_line(const uint8_t *line, size_t start, size_t end, double *row)
 }
 
 
-const char *event_scan_set_protocol(const scan_protocol_t *description) {
+static const char *install_protocol(const scan_protocol_t *description) {
   protocol.configured = 0;
   protocol.version = description->version;
   protocol.id_length = description->id_length;
@@ -256,6 +257,25 @@ const char *event_scan_set_protocol(const scan_protocol_t *description) {
   }
   protocol.configured = 1;
   return NULL;
+}
+
+static pthread_mutex_t configuring = PTHREAD_MUTEX_INITIALIZER;
+static scan_protocol_t installed;
+
+/*
+ * The receiving thread and the store thread each configure the scanner, with the same facts. A
+ * call that would install what is installed changes nothing, so a scan running on the other
+ * thread never reads a protocol being rewritten; the lock orders two first calls.
+ */
+const char *event_scan_set_protocol(const scan_protocol_t *description) {
+  pthread_mutex_lock(&configuring);
+  const char *problem = NULL;
+  if (!protocol.configured || memcmp(&installed, description, sizeof installed) != 0) {
+    problem = install_protocol(description);
+    if (!problem) installed = *description;
+  }
+  pthread_mutex_unlock(&configuring);
+  return problem;
 }
 
 int event_scan_configured(void) { return protocol.configured; }

@@ -56,8 +56,16 @@ export function generateEventSet(
     const base = { v: 1 as const, sid, uid: `user-${s % 25}`, region: pick(REGIONS), device: pick(DEVICES), app: "4.2.0" };
     let seq = 0;
     let t = start + Math.floor(random() * 150_000) + 37;
-    const emit = (fields: Partial<PlaybackEvent> & Pick<PlaybackEvent, "type">) =>
+    // Every eighth session hands its playback to another device once it has become a stream, so
+    // a stream's device (that of its first qualifying event) differs from its later events'.
+    let handedOff = s % 8 !== 5;
+    const emit = (fields: Partial<PlaybackEvent> & Pick<PlaybackEvent, "type">) => {
       generated.push({ ...base, id: `e-${seed}-${counter++}`, seq: ++seq, t, ...fields });
+      if (!handedOff && (fields.listened ?? 0) >= 30_000) {
+        base.device = DEVICES[(DEVICES.indexOf(base.device) + 1) % DEVICES.length];
+        handedOff = true;
+      }
+    };
     emit({ type: "session_start" });
     const plays = 1 + Math.floor(random() * 4);
     let endedEarly = false;

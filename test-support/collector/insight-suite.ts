@@ -70,6 +70,13 @@ export function describeInsightSuite(name: string, backend: InsightSuiteBackend)
       expect(whole.stallMs).toBeGreaterThan(0);
       expect(set.lost).toBeGreaterThan(0);
       expect(expected.streamsPerMinute({ from: set.start, to: set.end }).length).toBeGreaterThan(2);
+      // Playbacks handed to another device after they became streams: a filter on device must
+      // count each where its stream began, not wherever a later event was.
+      const devicesOf = new Map<string, Set<string>>();
+      for (const event of set.delivered)
+        if (event.pid && (event.listened ?? 0) >= 30_000)
+          devicesOf.set(event.pid, (devicesOf.get(event.pid) ?? new Set()).add(event.device));
+      expect([...devicesOf.values()].filter((devices) => devices.has("ios") && devices.size > 1).length).toBeGreaterThan(0);
     });
 
     it.each([0, 1, 2, 3, 4, 5])("summary for window %i equals the oracle", async (index) => {

@@ -113,6 +113,31 @@ export class NativeDecoder implements DatagramDecoder {
   }
 }
 
+/**
+ * The scanner over stored lines (the store thread's view): for each non-empty line of bytes
+ * [from, to), whether it is certainly a valid event in the plain form (then `t` is its client
+ * time) or must be parsed in JavaScript.
+ */
+export class LineScanner {
+  private readonly addon = configuredAddon();
+  private readonly results = new Float64Array(STRIDE * ROWS);
+
+  /** Returns the number of non-empty lines visited. */
+  scan(buffer: Buffer, from: number, to: number, visit: (plain: boolean, start: number, end: number, t: number) => void): number {
+    const results = this.results;
+    let lines = 0;
+    let start = from;
+    while (start < to) {
+      const count = this.addon.eventScan(buffer, start, to, results);
+      for (let row = 0; row < count * STRIDE; row += STRIDE)
+        visit(results[row + STATUS] === 1, results[row + LINE_START], results[row + LINE_END], results[row + T]);
+      lines += count;
+      start = count < ROWS ? to : results[(count - 1) * STRIDE + LINE_END] + 1;
+    }
+    return lines;
+  }
+}
+
 export function datagramDecoder(kind: DecoderKind): DatagramDecoder {
   return kind === "native" ? new NativeDecoder() : jsDecoder;
 }

@@ -108,18 +108,24 @@ export function clickHouseEntityTables(options: EntityTableOptions): string[] {
   return statements;
 }
 
-/** A window's streams, read from stream_rows and kept where they are the playback's first. */
-const streamsIn = (from: string, to: string) => `(
+/**
+ * A window's streams, read from stream_rows and kept where they are the playback's first. The
+ * filters apply before the grouping, which is exact: a playback's stream has the region, device
+ * and source of its first qualifying event, so where that event (the first row of its first
+ * batch) does not match, the playback's first matching row is later than its first stream and
+ * fails the first-stream check. A filtered query then reads only its own playbacks.
+ */
+const streamsIn = (from: string, to: string, filters: string) => `(
   SELECT pid, first_uid AS uid, first_track AS track, first_artist AS artist, first_region AS region, first_device AS device,
          first_source AS source, first_t AS t
   FROM (
     SELECT pid, argMin(uid, at) AS first_uid, argMin(track, at) AS first_track, argMin(artist, at) AS first_artist,
            argMin(region, at) AS first_region, argMin(device, at) AS first_device, argMin(source, at) AS first_source, min(at) AS first_t
-    FROM stream_rows WHERE at >= ${from} AND at < ${to} GROUP BY pid
+    FROM stream_rows WHERE at >= ${from} AND at < ${to}${filters} GROUP BY pid
   )
   WHERE (pid, first_t) IN (
     SELECT pid, minIfMerge(first_stream_t) FROM playbacks
-    WHERE pid IN (SELECT pid FROM stream_rows WHERE at >= ${from} AND at < ${to}) GROUP BY pid
+    WHERE pid IN (SELECT pid FROM stream_rows WHERE at >= ${from} AND at < ${to}${filters}) GROUP BY pid
   )
 ) AS streams`;
 

@@ -13,6 +13,8 @@ import { startCollector } from "../../../test-support/collector/collector-harnes
 import { sampleEvent } from "../../../test-support/collector/events";
 import { describeInsightSuite } from "../../../test-support/collector/insight-suite";
 import { describeSpoolCommits } from "../../../test-support/collector/spool-commit-suite";
+import { describeStreamsAcrossBatches } from "../../../test-support/collector/stream-batches-suite";
+import { expectWireLinesStoredAsParsed } from "../../../test-support/collector/wire-lines";
 import { ClickHouseStore } from "./clickhouse-store";
 
 describe("the ClickHouse store on ClickHouse 26.7 (chdb)", () => {
@@ -56,6 +58,13 @@ describe("the ClickHouse store on ClickHouse 26.7 (chdb)", () => {
     ]);
   });
 
+  it("stores wire lines, passed through or re-encoded, as JSON.parse reads them", async () => {
+    // Its own database: the next case counts every event.
+    const own = ClickHouseStore.over(connection, { database: "wire" });
+    await own.migrate();
+    await expectWireLinesStoredAsParsed(own, () => connection.rows("SELECT * FROM wire.events"));
+  });
+
   it("fills the aggregates through their materialized views (replays are the spool-commit suite's)", async () => {
     const t = Date.now();
     await store.writeBatch([1, 2, 3].map((n) => sampleEvent({ id: `mv-${n}`, pid: `mv-p${n}`, t: t + n, listened: 31_000 })));
@@ -72,6 +81,13 @@ describeSpoolCommits(
   "ClickHouse 26.7 (chdb)",
   async () => (commits = ClickHouseStore.over(new ChdbConnection(), { database: "commits" })),
   async () => commits?.close(),
+);
+
+let handoff: ClickHouseStore | undefined;
+describeStreamsAcrossBatches(
+  "ClickHouse 26.7 (chdb)",
+  async () => (handoff = ClickHouseStore.over(new ChdbConnection(), { database: "handoff" })),
+  async () => handoff?.close(),
 );
 
 const insightsDir = mkdtempSync(join(tmpdir(), "chdb-insights-"));

@@ -1,4 +1,6 @@
 import { describeSpoolCommits } from "../../../test-support/collector/spool-commit-suite";
+import { describeStreamsAcrossBatches } from "../../../test-support/collector/stream-batches-suite";
+import { expectWireLinesStoredAsParsed } from "../../../test-support/collector/wire-lines";
 import { sampleEvent, sessionStart } from "../../../test-support/collector/events";
 import { existsSync, mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,6 +15,27 @@ describeSpoolCommits(
   async () => (store = await DuckDbStore.open({ path: ":memory:" })),
   () => store.close(),
 );
+
+let handoff: DuckDbStore;
+describeStreamsAcrossBatches(
+  "DuckDB",
+  async () => (handoff = await DuckDbStore.open({ path: ":memory:" })),
+  () => handoff.close(),
+);
+
+describe("DuckDB wire lines", () => {
+  it("stores them as JSON.parse reads them", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "duckdb-wire-")), "wire.duckdb");
+    const own = await DuckDbStore.open({ path });
+    await own.migrate();
+    let closed = false;
+    await expectWireLinesStoredAsParsed(own, async () => {
+      await own.close();
+      closed = true;
+      return queryDuckDb(path, "SELECT * FROM events");
+    }).finally(() => (closed ? undefined : own.close()));
+  });
+});
 
 describe("DuckDB spool commits", () => {
   it("refuses a batch that overlaps what is stored, so a replay can never store part of a batch twice", async () => {

@@ -37,10 +37,11 @@ export const inWindow = "t >= {from} AND t < {to}";
 
 /**
  * Where the streams (one row per playback that reached the threshold, at its first qualifying
- * event) of a window come from, given the window's bounds as SQL. The embedded store reads its
- * `streams` view; a store may instead read only what the window needs.
+ * event) of a window come from, given the window's bounds and the query's filters (on region,
+ * device, source) as SQL. The embedded store reads its `streams` view; a store may instead read
+ * only what the window needs, and filter early. The caller filters the streams again.
  */
-export type StreamsSource = (from: string, to: string) => string;
+export type StreamsSource = (from: string, to: string, filters: string) => string;
 
 /** The insight SQL over a streams source. */
 export function insightStatements(streamsIn: StreamsSource = () => "streams") {
@@ -48,7 +49,7 @@ export function insightStatements(streamsIn: StreamsSource = () => "streams") {
     streams: (q: InsightQuery) =>
       windowed(
         q,
-        (f) => `SELECT count(*) AS n, count(DISTINCT uid) AS listeners FROM ${streamsIn("{from}", "{to}")} WHERE ${inWindow}${f}`,
+        (f) => `SELECT count(*) AS n, count(DISTINCT uid) AS listeners FROM ${streamsIn("{from}", "{to}", f)} WHERE ${inWindow}${f}`,
       ),
 
     /** Plays started in the window, and how many of them were skipped early or completed (at any time). */
@@ -110,7 +111,7 @@ export function insightStatements(streamsIn: StreamsSource = () => "streams") {
       windowed(
         q,
         (f) =>
-          `SELECT ${minuteOf("t")} AS minute, count(*) AS n FROM ${streamsIn("{from}", "{to}")} WHERE ${inWindow}${f} GROUP BY minute ORDER BY minute`,
+          `SELECT ${minuteOf("t")} AS minute, count(*) AS n FROM ${streamsIn("{from}", "{to}", f)} WHERE ${inWindow}${f} GROUP BY minute ORDER BY minute`,
       ),
 
     /** Ranking by streams; ties break by name so both stores agree. */
@@ -118,7 +119,7 @@ export function insightStatements(streamsIn: StreamsSource = () => "streams") {
       windowed(
         q,
         (f) =>
-          `SELECT ${by} AS name, count(*) AS n FROM ${streamsIn("{from}", "{to}")} WHERE ${inWindow}${f} GROUP BY ${by} ORDER BY n DESC, name ASC LIMIT ${Math.trunc(limit)}`,
+          `SELECT ${by} AS name, count(*) AS n FROM ${streamsIn("{from}", "{to}", f)} WHERE ${inWindow}${f} GROUP BY ${by} ORDER BY n DESC, name ASC LIMIT ${Math.trunc(limit)}`,
       ),
 
     trending: (q: InsightQuery, by: RankBy, limit: number) => {
@@ -129,7 +130,7 @@ export function insightStatements(streamsIn: StreamsSource = () => "streams") {
               SELECT ${by} AS name,
                      sum(CASE WHEN t >= {from} THEN 1 ELSE 0 END) AS n,
                      sum(CASE WHEN t < {from} THEN 1 ELSE 0 END) AS previous
-              FROM ${streamsIn("{previousFrom}", "{to}")} WHERE t >= {previousFrom} AND t < {to}${f.sql} GROUP BY ${by}
+              FROM ${streamsIn("{previousFrom}", "{to}", f.sql)} WHERE t >= {previousFrom} AND t < {to}${f.sql} GROUP BY ${by}
             ) ranked WHERE n > previous ORDER BY rise DESC, name ASC LIMIT ${Math.trunc(limit)}`,
         params: { from: q.from, to: q.to, previousFrom: q.from - length, ...f.params },
       };
