@@ -23,6 +23,8 @@ export interface ClickHouseOptions {
   readonly urlHost?: string;
   /** The network the default user may connect from. @default 127.0.0.1 */
   readonly clientNetwork?: string;
+  /** Runs the server (all its threads) at this nice value. @default 0 */
+  readonly nice?: number;
 }
 
 /** A real clickhouse-server (on loopback by default), with its data directory under a fresh temp dir. */
@@ -62,7 +64,7 @@ export async function startClickHouse(binary: string, options: ClickHouseOptions
 `,
   );
   const url = `http://${options.urlHost ?? listenHost}:${httpPort}`;
-  let server = await launch(binary, dir, url, options.netns);
+  let server = await launch(binary, dir, url, options.netns, options.nice);
   const halt = async () => {
     if (server.exitCode === null) {
       const exited = new Promise((resolve) => server.once("exit", resolve));
@@ -80,7 +82,7 @@ export async function startClickHouse(binary: string, options: ClickHouseOptions
     dataDir: dir,
     pause: halt,
     async resume() {
-      server = await launch(binary, dir, url, options.netns);
+      server = await launch(binary, dir, url, options.netns, options.nice);
     },
     async stop() {
       await halt();
@@ -89,12 +91,12 @@ export async function startClickHouse(binary: string, options: ClickHouseOptions
   };
 }
 
-async function launch(binary: string, dir: string, url: string, netns?: string): Promise<ChildProcess> {
+async function launch(binary: string, dir: string, url: string, netns?: string, nice = 0): Promise<ChildProcess> {
   let output = "";
-  const args = [`--config-file=${join(dir, "config.xml")}`];
-  const server: ChildProcess = netns
-    ? spawn("ip", ["netns", "exec", netns, binary, ...args], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] })
-    : spawn(binary, args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  // nice execs the server, so the child is the server itself and every thread it starts inherits the value.
+  const command = [...(nice ? ["nice", "-n", String(nice)] : []), binary, `--config-file=${join(dir, "config.xml")}`];
+  const [file, ...args] = netns ? ["ip", "netns", "exec", netns, ...command] : command;
+  const server: ChildProcess = spawn(file, args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
   server.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   server.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const deadline = Date.now() + 30_000;

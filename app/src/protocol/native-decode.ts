@@ -62,10 +62,10 @@ export function configureEventScan(addon: CollectorAddon, fields: string[] = EVE
   );
 }
 
-/** The addon, configured once. */
-function configuredAddon(): CollectorAddon {
+/** The addon, configured once; `neededFor` names what needs it if it is not built. */
+function configuredAddon(neededFor = "--decoder native"): CollectorAddon {
   if (!configured) {
-    const addon = loadAddon("--decoder native");
+    const addon = loadAddon(neededFor);
     configureEventScan(addon);
     configured = addon;
   }
@@ -119,7 +119,7 @@ export class NativeDecoder implements DatagramDecoder {
  * time) or must be parsed in JavaScript.
  */
 export class LineScanner {
-  private readonly addon = configuredAddon();
+  private readonly addon = configuredAddon("storing spooled events (either store)");
   private readonly results = new Float64Array(STRIDE * ROWS);
 
   /** Returns the number of non-empty lines visited. */
