@@ -1,7 +1,7 @@
 import { describeSpoolCommits } from "../../../test-support/collector/spool-commit-suite";
 import { describeStreamsAcrossBatches } from "../../../test-support/collector/stream-batches-suite";
 import { expectWireLinesStoredAsParsed } from "../../../test-support/collector/wire-lines";
-import { sampleEvent, sessionStart } from "../../../test-support/collector/events";
+import { sampleEvent, seededRandom, sessionStart } from "../../../test-support/collector/events";
 import { existsSync, mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -150,4 +150,52 @@ describe("DuckDB checkpoints", () => {
     expect(small).toBeLessThan(2 * 1024 * 1024);
     expect(byDefault).toBeGreaterThan(4 * 1024 * 1024);
   }, 60_000);
+});
+
+describe("DuckDB streams", () => {
+  // Each playback's row is its earliest qualifying event, whatever order its events arrive in,
+  // whether the store still remembers the playback (knownStreams: 3 forgets nearly all) or was
+  // restarted in between: the plain INSERT, the skip and the upsert must all agree. With room
+  // for all, a late event of a remembered playback takes the upsert; with room for 3, nearly
+  // every batch meets a stored playback it forgot.
+  it.each([3, 1_000])(
+    "hold each playback's earliest qualifying event through late events and a restart (remembering %i)",
+    async (knownStreams) => {
+      const path = join(mkdtempSync(join(tmpdir(), "duckdb-streams-")), "streams.duckdb");
+      const random = seededRandom(18);
+      const base = Date.now() - 3_600_000;
+      const events = Array.from({ length: 1_200 }, (_, n) =>
+        sampleEvent({
+          id: `st-${n}`,
+          sid: `st-s-${n % 7}`,
+          pid: `st-p-${Math.floor(random() * 40)}`,
+          // Unique times in random order: late events reach back before what is stored.
+          t: base + Math.floor(random() * 600) * 1_000 + n,
+          device: ["ios", "web", "android"][Math.floor(random() * 3)],
+          track: `st-track-${Math.floor(random() * 5)}`,
+          listened: random() < 0.5 ? 30_000 + n : 10_000,
+        }),
+      );
+      const expected = new Map<string, { t: number; device: string; track: string }>();
+      for (const event of events)
+        if ((event.listened ?? 0) >= 30_000 && !(Number(expected.get(event.pid!)?.t) <= event.t))
+          expected.set(event.pid!, { t: event.t, device: event.device, track: event.track! });
+
+      let position = 0;
+      for (const half of [events.slice(0, 600), events.slice(600)]) {
+        const own = await DuckDbStore.open({ path, knownStreams });
+        await own.migrate();
+        for (let from = 0; from < half.length; from += 30) {
+          const lines = spooledLinesOf(half.slice(from, from + 30).map((event) => JSON.stringify(event)));
+          await own.writeLines(lines, { spool: "streams", from: position, to: position + lines.text.length });
+          position += lines.text.length;
+        }
+        await own.close();
+      }
+      const rows = await queryDuckDb(path, "SELECT pid, t, device, track FROM streams ORDER BY pid");
+      expect(rows.map((row) => [row.pid, Number(row.t), row.device, row.track])).toEqual(
+        [...expected.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([pid, s]) => [pid, s.t, s.device, s.track]),
+      );
+    },
+  );
 });
