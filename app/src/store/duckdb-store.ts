@@ -300,10 +300,9 @@ export class DuckDbStore implements Store {
       }
       if (unknown.length === 0) return written;
       try {
-        await this.connection.run(
-          `INSERT INTO streams ${batchStreams(batch, " AND pid IN (SELECT unnest($pids::VARCHAR[]))")}`,
-          { pids: listValue(unknown) },
-        );
+        await this.connection.run(`INSERT INTO streams ${batchStreams(batch, " AND pid IN (SELECT unnest($pids::VARCHAR[]))")}`, {
+          pids: listValue(unknown),
+        });
       } catch (error) {
         throw new StreamAlreadyStored((error as Error).message);
       }
