@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { Command } from "commander";
 import { startClickHouse, type RunningClickHouse } from "../../test-support/clickhouse";
 import { compileCollector, freePort, spawnCollector } from "../../test-support/collector-process";
+import { benchEvent } from "./bench-event";
 import { renderChart, type Series } from "./svg-chart";
 
 const options = new Command()
@@ -28,6 +29,7 @@ const options = new Command()
   .option("--out <dir>", "where the table, JSON and SVG go", "lab/bench/out")
   .option("--skip-statsd", "measure only the collector")
   .option("--latency-only", "skip the sweeps; measure only visibility")
+  .option("--skip-latency", "skip the visibility runs")
   // Fixed rather than derived from the sweep: a 6 s trial on a fresh store passes rates that the
   // store cannot sustain for the latency run's 60 s as its tables grow.
   .option("--latency-load <events/s>", "background load while measuring visibility", "80000")
@@ -57,6 +59,7 @@ const options = new Command()
     out: string;
     skipStatsd?: boolean;
     latencyOnly?: boolean;
+    skipLatency?: boolean;
     collectorArgs: string;
     latencyLoad: string;
     latencyPollMs: string;
@@ -98,39 +101,13 @@ function compileSender(): string {
   return binary;
 }
 
-/**
- * Datagram templates: every XXXXXXXXXXXX becomes a unique counter in the sender. Like real
- * traffic, most events are heartbeats of ongoing playbacks; one in twelve starts a new playback
- * that has just crossed the stream threshold.
- */
+/** Datagram templates of the bench's event mix: every XXXXXXXXXXXX becomes a unique counter in the sender. */
 function collectorTemplates(perDatagram: number): string {
   const t = Date.now();
-  const regions = ["eu-west", "us-east", "apac", "latam"];
   const datagrams: string[] = [];
   for (let d = 0; d < 64; d++) {
     const lines: string[] = [];
-    for (let e = 0; e < perDatagram; e++) {
-      const n = d * perDatagram + e;
-      lines.push(
-        JSON.stringify({
-          v: 1,
-          id: "XXXXXXXXXXXX",
-          type: "heartbeat",
-          sid: `bench-session-${n % 50}`,
-          uid: `bench-user-${n % 40}`,
-          t,
-          seq: 1 + n,
-          region: regions[n % regions.length],
-          device: n % 2 ? "ios" : "android",
-          pid: n % 12 === 0 ? "XXXXXXXXXXXX" : `bench-play-${n % 500}`,
-          track: `track-${n % 97}`,
-          artist: `artist-${n % 31}`,
-          pos: n % 12 === 0 ? 30000 : 15000,
-          listened: n % 12 === 0 ? 30000 : 15000,
-          source: "playlist",
-        }),
-      );
-    }
+    for (let e = 0; e < perDatagram; e++) lines.push(JSON.stringify(benchEvent(d * perDatagram + e, t, "XXXXXXXXXXXX")));
     datagrams.push(lines.join("\n"));
   }
   return datagrams.join("\n%%\n");
@@ -552,7 +529,7 @@ async function main(): Promise<void> {
     for (const store of STORES) results[`collector-${store}-${perDatagram}`] = await sweep(sender, `collector-${store}`, perDatagram);
   }
   const visibility: Record<string, Visibility> = {};
-  for (const store of STORES) visibility[store] = await latency(sender, store as StoreKind, LATENCY_LOAD);
+  if (!options.skipLatency) for (const store of STORES) visibility[store] = await latency(sender, store as StoreKind, LATENCY_LOAD);
   const soaks: Soak[] = [];
   if (SOAK_MINUTES > 0) for (const store of STORES) soaks.push(await soak(sender, store as StoreKind));
 
@@ -576,7 +553,7 @@ async function main(): Promise<void> {
     "| --- | --- | --- | --- | --- | --- | --- |",
     ...rows,
     "",
-    ...STORES.map(
+    ...STORES.filter((store) => visibility[store]).map(
       (store) =>
         `Visibility on ${store} (send → in the API) with a background load of ${LATENCY_LOAD} events/s (6 per datagram, 60 s), ${visibility[store].samples} markers in ${visibility[store].runP99.length} runs: p50 ${visibility[store].p50.toFixed(0)} ms, p99 ${visibility[store].p99.toFixed(0)} ms (runs' own p99: ${visibility[store].runP99.map((p) => p.toFixed(0)).join(", ")} ms)${visibility[store].invisible ? ` (${visibility[store].invisible} not visible within 30 s)` : ""}.`,
     ),

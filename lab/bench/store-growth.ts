@@ -1,0 +1,71 @@
+/**
+ * Does the DuckDB store's write cost grow with what it holds? Writes the bench's event mix
+ * (benchEvent: one new playback in twelve crosses the stream threshold) straight into a DuckDbStore on a
+ * file, batch after batch, and prints the rows per second and the time in each statement for
+ * every `--every` rows. Not a test: run it with `npm run bench:store-growth`.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Command } from "commander";
+import type { DuckDBConnection } from "@duckdb/node-api";
+import { spooledLinesOf } from "../../app/src/store/committing-sink";
+import { DuckDbStore } from "../../app/src/store/duckdb-store";
+import { benchEvent } from "./bench-event";
+
+const options = new Command()
+  .option("--rows <n>", "rows to write in all", "16000000")
+  .option("--batch <n>", "rows per batch (the collector writes up to batchSize)", "20000")
+  .option("--every <n>", "report every this many rows", "2000000")
+  .parse()
+  .opts<{ rows: string; batch: string; every: string }>();
+
+const [ROWS, BATCH, EVERY] = [Number(options.rows), Number(options.batch), Number(options.every)];
+
+/** Time spent per statement, keyed by its first words: which statement grows. */
+function timeStatements(connection: DuckDBConnection): Map<string, number> {
+  const spent = new Map<string, number>();
+  for (const method of ["run", "runAndReadAll"] as const) {
+    const original = connection[method].bind(connection) as (...args: unknown[]) => Promise<unknown>;
+    (connection as unknown as Record<string, unknown>)[method] = async (sql: string, ...rest: unknown[]) => {
+      const key = sql.trim().replace(/\s+/g, " ").slice(0, 26);
+      const started = performance.now();
+      try {
+        return await original(sql, ...rest);
+      } finally {
+        spent.set(key, (spent.get(key) ?? 0) + performance.now() - started);
+      }
+    };
+  }
+  return spent;
+}
+
+async function main(): Promise<void> {
+  const directory = mkdtempSync(join(tmpdir(), "store-growth-"));
+  const store = await DuckDbStore.open({ path: join(directory, "growth.duckdb") });
+  await store.migrate();
+  const spent = timeStatements((store as unknown as { connection: DuckDBConnection }).connection);
+  const t = Date.now();
+  let [n, position, reported, windowStarted] = [0, 0, 0, performance.now()];
+  while (n < ROWS) {
+    const lines: string[] = [];
+    for (let i = 0; i < BATCH; i++, n++) lines.push(JSON.stringify(benchEvent(n, t, `growth-${n}`)));
+    const spooled = spooledLinesOf(lines);
+    await store.writeLines(spooled, { spool: "growth", from: position, to: position + spooled.text.length });
+    position += spooled.text.length;
+    if (n - reported >= EVERY) {
+      const seconds = (performance.now() - windowStarted) / 1000;
+      const statements = [...spent].map(([sql, ms]) => `${sql}: ${(ms / 1000).toFixed(1)} s`).join(" | ");
+      process.stdout.write(`${(n / 1e6).toFixed(0)} M rows: ${Math.round((n - reported) / seconds / 1000)}k rows/s | ${statements}\n`);
+      [reported, windowStarted] = [n, performance.now()];
+      spent.clear();
+    }
+  }
+  await store.close();
+  rmSync(directory, { recursive: true, force: true });
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`store-growth: ${error.stack}\n`);
+  process.exit(1);
+});
