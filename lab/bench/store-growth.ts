@@ -1,8 +1,8 @@
 /**
  * Does the DuckDB store's write cost grow with what it holds? Writes the bench's event mix
- * (benchEvent: one new playback in twelve crosses the stream threshold) straight into a DuckDbStore on a
- * file, batch after batch, and prints the rows per second and the time in each statement for
- * every `--every` rows. Not a test: run it with `npm run bench:store-growth`.
+ * (benchEvent: one new playback in twelve crosses the stream threshold) straight into a
+ * DuckDbStore on a file, batch after batch, and prints the rows per second and the time in each
+ * statement for every `--every` rows. Not a test: run it with `npm run bench:store-growth`.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
