@@ -2,7 +2,7 @@ import { Session, drainPending } from "chdb";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ClickHouseConnection } from "../app/src/store/clickhouse-store";
+import type { ClickHouseConnection, InsertOptions } from "../app/src/store/clickhouse-store";
 
 /**
  * A modern ClickHouse engine in this process: chdb runs ClickHouse 26.7 (npm `chdb` 3.4.0) on a
@@ -44,9 +44,34 @@ export class ChdbConnection implements ClickHouseConnection {
     });
   }
 
-  insert(table: string, body: Buffer | string, settings: Record<string, number> = {}): Promise<void> {
+  insert(table: string, body: Buffer | string, { format = "JSONEachRow", columns, settings = {} }: InsertOptions = {}): Promise<void> {
     const using = Object.entries(settings).map(([name, value]) => `${name} = ${value}`);
-    return this.command(`INSERT INTO ${table}${using.length ? ` SETTINGS ${using.join(", ")}` : ""} FORMAT JSONEachRow\n${body.toString()}`);
+    const settingsSql = using.length ? ` SETTINGS ${using.join(", ")}` : "";
+    if (format === "JSONEachRow") return this.command(`INSERT INTO ${table}${settingsSql} FORMAT JSONEachRow\n${body.toString()}`);
+    // A query is text, so binary rows go through the format() table function, each byte escaped.
+    if (!columns) throw new Error("ChdbConnection: a RowBinary insert names its columns");
+    return this.serial(async () => {
+      const [database, name] = table.split(".");
+      const types = new Map(
+        (
+          await this.session.queryAsync(`SELECT name, type FROM system.columns WHERE database = '${database}' AND table = '${name}'`, {
+            format: "TSV",
+          })
+        )
+          .text()
+          .trim()
+          .split("\n")
+          .map((line) => line.split("\t") as [string, string]),
+      );
+      const structure = columns.map((column) => `${column.name} ${types.get(column.name)}`).join(", ");
+      const names = columns.map((column) => column.name).join(", ");
+      const escaped = Array.from(Buffer.from(body), (byte) => `\\x${byte.toString(16).padStart(2, "0")}`).join("");
+      // The parser's limit applies before a query's own SETTINGS are read.
+      await this.session.queryAsync(`SET max_query_size = ${escaped.length + 65_536}`);
+      await this.session.queryAsync(
+        `INSERT INTO ${table} (${names}) SELECT ${names} FROM format(RowBinary, '${structure}', '${escaped}')${settingsSql}`,
+      );
+    });
   }
 
   async close(): Promise<void> {

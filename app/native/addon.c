@@ -1,6 +1,6 @@
 /*
  * The collector's native addon: batched UDP receive (udp_batch.c), the decoder's fast path
- * (event_scan.c), store thread priority (thread_nice.c) and malloc thresholds (malloc_tuning.c).
+ * and the ClickHouse store's rows (event_scan.c), store thread priority (thread_nice.c) and malloc thresholds (malloc_tuning.c).
  */
 #include <node_api.h>
 
@@ -13,6 +13,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"setThreadPoolNice", NULL, set_thread_pool_nice, NULL, NULL, NULL, napi_default, NULL},
       {"eventScanConfigure", NULL, event_scan_configure, NULL, NULL, NULL, napi_default, NULL},
       {"eventScan", NULL, event_scan, NULL, NULL, NULL, napi_default, NULL},
+      {"eventScanRows", NULL, event_scan_rows, NULL, NULL, NULL, napi_default, NULL},
       {"setMallocThresholds", NULL, set_malloc_thresholds, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) != napi_ok) return NULL;

@@ -7,6 +7,7 @@ napi_value udp_close(napi_env env, napi_callback_info info);
 napi_value set_thread_pool_nice(napi_env env, napi_callback_info info);
 napi_value event_scan_configure(napi_env env, napi_callback_info info);
 napi_value event_scan(napi_env env, napi_callback_info info);
+napi_value event_scan_rows(napi_env env, napi_callback_info info);
 napi_value set_malloc_thresholds(napi_env env, napi_callback_info info);
 
 /*

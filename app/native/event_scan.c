@@ -22,6 +22,12 @@
  *       status (1 valid, 0 decode in JavaScript), line start, line end, t,
  *       id fingerprint high, low (as pipeline/fingerprint-table.ts's fingerprintOf), sid start, sid end.
  *     Stops when results is full; the caller continues after the last line's end.
+ *   eventScanRows(buffer, start, end, layout, suffix, out, outAt, results) -> lines
+ *     The same scan, for the ClickHouse store: each valid line's row in RowBinary, its columns
+ *     as `layout` names them (event_scan_core.h), then the bytes of `suffix`, written to the
+ *     Buffer out from outAt. Result rows: status, line start, line end, t, where out ends.
+ *     Stops after a line with status 0 (JavaScript writes its row), when results is full, or
+ *     when out might not hold the next row.
  */
 #include <node_api.h>
 #include <stdint.h>
@@ -108,6 +114,37 @@ napi_value event_scan(napi_env env, napi_callback_info info) {
   double *results = data;
   size_t capacity = result_length / RESULT_STRIDE;
   size_t lines = event_scan_lines(buffer, start, end, results, capacity);
+  napi_value count;
+  CHECK(napi_create_uint32(env, (uint32_t)lines, &count));
+  return count;
+}
+
+napi_value event_scan_rows(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (!event_scan_configured()) return throw_invalid(env, "eventScanRows: call eventScanConfigure first");
+  if (argc != 8) return throw_invalid(env, "eventScanRows: expected (buffer, start, end, layout, suffix, out, outAt, results)");
+  uint8_t *buffer, *layout, *suffix, *out;
+  size_t buffer_length, layout_length, suffix_length, out_length, start, end, out_at;
+  if (napi_get_buffer_info(env, argv[0], (void **)&buffer, &buffer_length) != napi_ok)
+    return throw_invalid(env, "eventScanRows: buffer must be a Buffer");
+  if (!read_size(env, argv[1], &start) || !read_size(env, argv[2], &end) || start > end || end > buffer_length)
+    return throw_invalid(env, "eventScanRows: start and end must lie within the buffer");
+  if (napi_get_buffer_info(env, argv[3], (void **)&layout, &layout_length) != napi_ok || !event_rows_layout_ok(layout, layout_length))
+    return throw_invalid(env, "eventScanRows: layout must be a Buffer of known columns");
+  if (napi_get_buffer_info(env, argv[4], (void **)&suffix, &suffix_length) != napi_ok)
+    return throw_invalid(env, "eventScanRows: suffix must be a Buffer");
+  if (napi_get_buffer_info(env, argv[5], (void **)&out, &out_length) != napi_ok)
+    return throw_invalid(env, "eventScanRows: out must be a Buffer");
+  if (!read_size(env, argv[6], &out_at) || out_at > out_length) return throw_invalid(env, "eventScanRows: outAt must lie within out");
+  napi_typedarray_type type;
+  size_t result_length;
+  void *data;
+  if (napi_get_typedarray_info(env, argv[7], &type, &result_length, &data, NULL, NULL) != napi_ok || type != napi_float64_array)
+    return throw_invalid(env, "eventScanRows: results must be a Float64Array");
+  size_t lines = event_rows_scan(buffer, start, end, layout, layout_length, suffix, suffix_length, out, out_at, out_length, data,
+                                 result_length / RESULT_STRIDE);
   napi_value count;
   CHECK(napi_create_uint32(env, (uint32_t)lines, &count));
   return count;

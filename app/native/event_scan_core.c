@@ -152,10 +152,9 @@ static void fingerprint(const uint8_t *text, size_t length, double *high, double
   *low = l;
 }
 
-/* Decides one line [start, end); writes its row and returns 1 when it is certainly a valid event. */
-static int scan_line(const uint8_t *line, size_t start, size_t end, double *row) {
-  value_t values[FIELD_COUNT];
-  memset(values, 0, sizeof values);
+/* Decides one line [start, end); fills values and returns 1 when it is certainly a valid event. */
+static int scan_values(const uint8_t *line, size_t start, size_t end, value_t values[FIELD_COUNT]) {
+  memset(values, 0, sizeof(value_t) * FIELD_COUNT);
   int next_field = 0;
   size_t p = start;
   while (p < end && is_space(line[p])) p++;
@@ -214,7 +213,13 @@ static int scan_line(const uint8_t *line, size_t start, size_t end, double *row)
   if (!optional_integer_ok(&values[F_STALL], type == protocol.stall_type) ||
       !optional_text_ok(&values[F_CODE], type == protocol.code_type, protocol.code_length))
     return 0;
+  return 1;
+}
 
+/* Decides one line [start, end); writes its row and returns 1 when it is certainly a valid event. */
+static int scan_line(const uint8_t *line, size_t start, size_t end, double *row) {
+  value_t values[FIELD_COUNT];
+  if (!scan_values(line, start, end, values)) return 0;
   row[3] = values[F_T].integer;
   fingerprint(line + values[F_ID].start, values[F_ID].length, &row[4], &row[5]);
   row[6] = (double)values[F_SID].start;
@@ -291,6 +296,84 @@ size_t event_scan_lines(const uint8_t *buffer, size_t start, size_t end, double 
       row[2] = (double)line_end;
       row[0] = scan_line(buffer, line_start, line_end, row);
       lines++;
+    }
+    line_start = line_end + 1;
+  }
+  return lines;
+}
+
+/* Unsigned LEB128, as RowBinary prefixes a String with its length. */
+static size_t put_varint(uint8_t *out, size_t length) {
+  size_t written = 0;
+  do {
+    uint8_t byte = length & 0x7f;
+    length >>= 7;
+    out[written++] = byte | (length ? 0x80 : 0);
+  } while (length);
+  return written;
+}
+
+/* Writes one validated line's row; returns the bytes written, or 0 when a value does not fit its column's type. */
+static size_t put_row(const uint8_t *line, const value_t values[FIELD_COUNT], const uint8_t *layout, size_t columns, uint8_t *out) {
+  size_t at = 0;
+  for (size_t column = 0; column < columns; column++) {
+    const value_t *value = &values[declared_order[layout[column] & ROW_COLUMN_FIELD]];
+    int nullable = (layout[column] & ROW_COLUMN_NULLABLE) != 0;
+    int integer = (layout[column] & ROW_COLUMN_INT64) != 0;
+    if (value->kind == 0) {
+      if (!nullable) return 0;
+      out[at++] = 1;
+      continue;
+    }
+    if (value->kind != (integer ? K_INTEGER : K_STRING)) return 0;
+    if (nullable) out[at++] = 0;
+    if (integer) {
+      /* At most 15 digits, so exact, non-negative and below 2^53. */
+      uint64_t number = (uint64_t)value->integer;
+      for (int byte = 0; byte < 8; byte++) out[at++] = (uint8_t)(number >> (8 * byte));
+    } else {
+      at += put_varint(out + at, value->length);
+      memcpy(out + at, line + value->start, value->length);
+      at += value->length;
+    }
+  }
+  return at;
+}
+
+int event_rows_layout_ok(const uint8_t *layout, size_t columns) {
+  if (columns == 0 || columns > FIELD_COUNT) return 0;
+  for (size_t column = 0; column < columns; column++)
+    if ((layout[column] & ROW_COLUMN_FIELD) >= FIELD_COUNT ||
+        (layout[column] & ~(ROW_COLUMN_FIELD | ROW_COLUMN_INT64 | ROW_COLUMN_NULLABLE)) != 0)
+      return 0;
+  return 1;
+}
+
+size_t event_rows_scan(const uint8_t *buffer, size_t start, size_t end, const uint8_t *layout, size_t columns, const uint8_t *suffix,
+                       size_t suffix_length, uint8_t *out, size_t out_at, size_t out_capacity, double *results, size_t capacity) {
+  size_t lines = 0;
+  for (size_t line_start = start; line_start < end && lines < capacity;) {
+    const uint8_t *newline = memchr(buffer + line_start, '\n', end - line_start);
+    size_t line_end = newline ? (size_t)(newline - buffer) : end;
+    if (line_end > line_start) {
+      /* Each value is at most its bytes in the line plus ROW_COLUMN_OVERHEAD (an Int64's 8 bytes, a String's varint, a null flag). */
+      if (out_capacity - out_at < (line_end - line_start) + columns * ROW_COLUMN_OVERHEAD + suffix_length) break;
+      double *row = results + lines * RESULT_STRIDE;
+      value_t values[FIELD_COUNT];
+      row[1] = (double)line_start;
+      row[2] = (double)line_end;
+      size_t written = scan_values(buffer, line_start, line_end, values) ? put_row(buffer, values, layout, columns, out + out_at) : 0;
+      lines++;
+      if (!written) {
+        /* JavaScript writes this line's row; the next call starts after it. */
+        row[0] = 0;
+        break;
+      }
+      memcpy(out + out_at + written, suffix, suffix_length);
+      out_at += written + suffix_length;
+      row[0] = 1;
+      row[3] = values[F_T].integer;
+      row[4] = (double)out_at;
     }
     line_start = line_end + 1;
   }

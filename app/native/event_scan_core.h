@@ -46,4 +46,29 @@ int event_scan_configured(void);
  */
 size_t event_scan_lines(const uint8_t *buffer, size_t start, size_t end, double *results, size_t capacity);
 
+/*
+ * RowBinary rows (ClickHouse's row format) for validated lines. A layout byte per column names
+ * the field (its index in the declared order) and the column's type: String or Int64, Nullable
+ * or not. A String is a LEB128 length and its bytes, an Int64 8 bytes little-endian, and a
+ * Nullable value is preceded by a byte, 1 for NULL (then nothing follows) or 0.
+ */
+#define ROW_COLUMN_FIELD 0x1f
+#define ROW_COLUMN_INT64 0x40
+#define ROW_COLUMN_NULLABLE 0x80
+/* Most bytes a column adds to its value's bytes in the line: a null flag and an Int64's 8 (a varint is shorter). */
+#define ROW_COLUMN_OVERHEAD 9
+
+/* Whether layout (`columns` bytes) names known fields and types only. */
+int event_rows_layout_ok(const uint8_t *layout, size_t columns);
+
+/*
+ * Scans lines as event_scan_lines does and, for each line it calls valid, writes the line's row
+ * (layout's columns) and then `suffix` (the batch's own columns, already RowBinary) to out from
+ * out_at. Result rows: status, line start, line end, t, where out ends after this line's row.
+ * Stops after a line it does not call valid (status 0: JavaScript writes that row), when results
+ * is full, or before a line whose row might not fit in out_capacity. Returns the rows written.
+ */
+size_t event_rows_scan(const uint8_t *buffer, size_t start, size_t end, const uint8_t *layout, size_t columns, const uint8_t *suffix,
+                       size_t suffix_length, uint8_t *out, size_t out_at, size_t out_capacity, double *results, size_t capacity);
+
 #endif

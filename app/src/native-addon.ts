@@ -28,6 +28,16 @@ export interface CollectorAddon {
     fields: string[],
   ): void;
   eventScan(buffer: Buffer, start: number, end: number, results: Float64Array): number;
+  eventScanRows(
+    buffer: Buffer,
+    start: number,
+    end: number,
+    layout: Buffer,
+    suffix: Buffer,
+    out: Buffer,
+    outAt: number,
+    results: Float64Array,
+  ): number;
   /** See app/native/thread_nice.c. */
   setThreadPoolNice(nice: number, poolSize: number): Promise<{ threads: number; error: string | null }>;
   /** See app/native/malloc_tuning.c. */

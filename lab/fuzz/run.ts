@@ -7,6 +7,7 @@
  */
 import { Command } from "commander";
 import { execFileSync, spawnSync } from "node:child_process";
+import { EVENT_ROW_LAYOUT } from "../../app/src/store/row-binary";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -51,6 +52,7 @@ function writeProtocol(dir: string): string {
       stallRequiredOn: STALL_REQUIRED_ON,
       codeRequiredOn: CODE_REQUIRED_ON,
       fields: EVENT_FIELDS.map((field) => field.name),
+      rowLayout: [...EVENT_ROW_LAYOUT],
     }),
   );
   return path;

@@ -3,8 +3,11 @@
  * UndefinedBehaviorSanitizer by lab/fuzz/run.ts. The datagram is copied into a buffer of exactly
  * its size, so any read past it is a crash. For every line the scanner calls certainly valid, an
  * independent strict JSON parser (json-c) must agree: one JSON object, with `v`, `t`, `type`
- * and `sid` as the scanner read them. A disagreement aborts, and libFuzzer keeps the input.
- * The protocol comes from protocol/event.ts through the JSON file named by FUZZ_PROTOCOL.
+ * and `sid` as the scanner read them. The same input then goes through the RowBinary writer
+ * (event_rows_scan) into an output buffer too small for all of it, so a write past its bound is
+ * a crash; each row it writes is read back column by column and must equal json-c's value of
+ * that field (absent: NULL). A disagreement aborts, and libFuzzer keeps the input. The protocol
+ * and the store's column layout come from the JSON file named by FUZZ_PROTOCOL.
  */
 #include <json-c/json.h>
 #include <stdio.h>
@@ -14,6 +17,11 @@
 #include "../event_scan_core.h"
 
 #define CAPACITY 64
+#define SUFFIX "\x02zz"
+
+static uint8_t row_layout[32];
+static size_t row_columns;
+static const char *field_names[32];
 
 static void fail(const char *why, const uint8_t *line, size_t length) {
   fprintf(stderr, "event_scan oracle: %s in line: %.*s\n", why, (int)length, (const char *)line);
@@ -58,6 +66,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   json_object_object_get_ex(root, "stallRequiredOn", &field), read_name(field, &description.stall);
   json_object_object_get_ex(root, "codeRequiredOn", &field), read_name(field, &description.code);
   json_object_object_get_ex(root, "fields", &field), read_names(field, &description.fields);
+  json_object_object_get_ex(root, "fields", &field);
+  for (size_t i = 0; i < json_object_array_length(field) && i < 32; i++)
+    field_names[i] = strdup(json_object_get_string(json_object_array_get_idx(field, i)));
+  json_object_object_get_ex(root, "rowLayout", &field);
+  row_columns = json_object_array_length(field);
+  for (size_t i = 0; i < row_columns && i < 32; i++) row_layout[i] = (uint8_t)json_object_get_int(json_object_array_get_idx(field, i));
+  if (!event_rows_layout_ok(row_layout, row_columns)) {
+    fprintf(stderr, "event_scan_fuzz: the protocol's rowLayout is not acceptable\n");
+    exit(2);
+  }
   const char *problem = event_scan_set_protocol(&description);
   if (problem) {
     fprintf(stderr, "event_scan_fuzz: %s\n", problem);
@@ -98,6 +116,73 @@ static void check_accepted(const uint8_t *data, const double *row) {
   json_object_put(event);
 }
 
+/* Reads one row back by the layout and compares each column with json-c's reading of the line. */
+static void check_row(const uint8_t *line, size_t length, const uint8_t *row, size_t row_length) {
+  json_tokener *tokener = json_tokener_new();
+  json_tokener_set_flags(tokener, JSON_TOKENER_STRICT);
+  json_object *event = json_tokener_parse_ex(tokener, (const char *)line, (int)length);
+  json_tokener_free(tokener);
+  if (!event) fail("row written for a line json-c does not parse", line, length);
+  size_t at = 0;
+  for (size_t column = 0; column < row_columns; column++) {
+    const char *name = field_names[row_layout[column] & ROW_COLUMN_FIELD];
+    json_object *value = NULL;
+    int present = json_object_object_get_ex(event, name, &value);
+    if (row_layout[column] & ROW_COLUMN_NULLABLE) {
+      if (at >= row_length) fail("row shorter than its columns", line, length);
+      if (row[at++] == 1) {
+        if (present) fail("NULL written for a present field", line, length);
+        continue;
+      }
+    }
+    if (!present) fail("value written for an absent field", line, length);
+    if (row_layout[column] & ROW_COLUMN_INT64) {
+      if (at + 8 > row_length) fail("row shorter than its columns", line, length);
+      uint64_t number = 0;
+      for (int byte = 7; byte >= 0; byte--) number = (number << 8) | row[at + byte];
+      at += 8;
+      if (!json_object_is_type(value, json_type_int) || (uint64_t)json_object_get_int64(value) != number) fail("Int64 differs", line, length);
+    } else {
+      size_t string_length = 0;
+      for (int shift = 0;; shift += 7) {
+        if (at >= row_length || shift > 35) fail("bad varint", line, length);
+        uint8_t byte = row[at++];
+        string_length |= (size_t)(byte & 0x7f) << shift;
+        if (!(byte & 0x80)) break;
+      }
+      if (at + string_length > row_length || !json_object_is_type(value, json_type_string) ||
+          (size_t)json_object_get_string_len(value) != string_length || memcmp(json_object_get_string(value), row + at, string_length) != 0)
+        fail("String differs", line, length);
+      at += string_length;
+    }
+  }
+  if (row_length - at != sizeof SUFFIX - 1 || memcmp(row + at, SUFFIX, sizeof SUFFIX - 1) != 0) fail("suffix missing", line, length);
+  json_object_put(event);
+}
+
+/* The RowBinary writer over the whole input, into a buffer too small for all of it, resumed as the store does. */
+static void check_rows(const uint8_t *data, size_t size, double *results) {
+  size_t out_size = size / 2 + 64;
+  uint8_t *out = malloc(out_size);
+  size_t out_at = 0;
+  for (size_t start = 0; start < size;) {
+    size_t rows = event_rows_scan(data, start, size, row_layout, row_columns, (const uint8_t *)SUFFIX, sizeof SUFFIX - 1, out, out_at,
+                                  out_size, results, CAPACITY);
+    if (rows == 0) break; /* no room for the next row, or only empty lines left */
+    for (size_t i = 0; i < rows; i++) {
+      const double *row = results + i * RESULT_STRIDE;
+      size_t line_start = (size_t)row[1], line_end = (size_t)row[2];
+      if (row[0] != 1) continue;
+      size_t row_end = (size_t)row[4];
+      if (row_end <= out_at || row_end > out_size) fail("row outside the output", data + line_start, line_end - line_start);
+      check_row(data + line_start, line_end - line_start, out + out_at, row_end - out_at);
+      out_at = row_end;
+    }
+    start = (size_t)results[(rows - 1) * RESULT_STRIDE + 2] + 1;
+  }
+  free(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size) {
   /* Exactly `size` bytes on the heap: AddressSanitizer catches any read past the datagram. */
   uint8_t *data = malloc(size ? size : 1);
@@ -113,6 +198,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size) {
     if (row[0] == 1) check_accepted(data, row);
     else if (row[0] != 0) fail("status is neither 0 nor 1", data + start, end - start);
   }
+  check_rows(data, size, results);
   free(results);
   free(data);
   return 0;

@@ -5,7 +5,8 @@ import { finished } from "node:stream/promises";
 import { STORED_FIELDS, STREAM_THRESHOLD_MS, type EventField, type PlaybackEvent } from "../protocol/event";
 import type { SpoolCommit } from "../spool/spool-consumer";
 import type { SpooledLines } from "../spool/spool-reader";
-import { LineEncoder, storedFieldsOf, type EncodedLines } from "./line-encoder";
+import type { EncodedLines } from "./line-encoder";
+import { columnOf, EventRowEncoder, EVENT_ROW_COLUMNS, RowWriter, type RowColumn } from "./row-binary";
 import type { Fragment } from "./insight-statements";
 import type { Store } from "./store";
 import { resettingAgent } from "./resetting-agent";
@@ -30,9 +31,18 @@ export interface ClickHouseConnection {
   rows(sql: string, database?: string, settings?: Record<string, string>): Promise<Record<string, unknown>[]>;
   /** Runs a statement that returns nothing. */
   command(sql: string): Promise<void>;
-  /** Inserts a JSONEachRow body (one row per line) as one block. */
-  insert(table: string, body: Buffer | string, settings?: Record<string, number>): Promise<void>;
+  /** Inserts a body as one block: JSONEachRow (one row per line), or RowBinary rows of `columns`. */
+  insert(table: string, body: Buffer | string, options?: InsertOptions): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface InsertOptions {
+  /** @default JSONEachRow */
+  readonly format?: "JSONEachRow" | "RowBinary";
+  /** The body's columns, in order (RowBinary needs them). @default every column */
+  readonly columns?: readonly RowColumn[];
+  /** @default none */
+  readonly settings?: Record<string, number>;
 }
 
 /** The production connection: @clickhouse/client over HTTP, resetting sockets that stall. */
@@ -57,10 +67,10 @@ export function httpConnection(options: Pick<ClickHouseStoreOptions, "url" | "us
     command: async (sql) => {
       await client.command({ query: sql });
     },
-    insert: async (table, body, settings) => {
+    insert: async (table, body, { format = "JSONEachRow", columns, settings } = {}) => {
       // exec sends the body as it is: the client's insert would serialize row objects again.
       const { stream } = await client.exec({
-        query: `INSERT INTO ${table} FORMAT JSONEachRow`,
+        query: `INSERT INTO ${table}${columns ? ` (${columns.map((column) => column.name).join(", ")})` : ""} FORMAT ${format}`,
         values: Readable.from([body]),
         clickhouse_settings: settings,
       });
@@ -114,8 +124,9 @@ export interface AddColumn {
 
 /** A wire field's ClickHouse column: labels may be dictionary-encoded, optional fields are Nullable. */
 function clickHouseColumn(field: EventField, label: string): string {
-  const base = field.kind === "count" ? "Int64" : field.label ? label : "String";
-  return `${field.name} ${field.required === "always" ? base : `Nullable(${base})`}`;
+  const column = columnOf(field);
+  const base = column.type === "String" && field.label ? label : column.type;
+  return `${field.name} ${column.nullable ? `Nullable(${base})` : base}`;
 }
 
 /** The versioned schema; DDL picks engines by cluster mode and column types by server features. */
@@ -188,22 +199,16 @@ export function clickHouseMigrations(
  */
 const CLUSTER_QUERY_SETTINGS = { distributed_product_mode: "local" };
 
-/** What the store adds to each row of a batch. */
-interface AddedColumns {
-  readonly received_at: number;
-  readonly batch: string;
-  readonly spool: string;
-  readonly spool_to: number;
-}
+/** What the store adds to each row of a batch (the events table's own columns). */
+const ADDED_COLUMNS: readonly RowColumn[] = [
+  { name: "received_at", type: "Int64", nullable: false },
+  { name: "batch", type: "String", nullable: false },
+  { name: "spool", type: "String", nullable: false },
+  { name: "spool_to", type: "Int64", nullable: false },
+];
 
-/**
- * A plain wire line naming one of the added columns would make ClickHouse refuse the batch
- * ("Duplicate field found") or set its own spool position: such a line is written back instead.
- */
-const ADDED_COLUMN_KEYS = ['"received_at"', '"batch"', '"spool'];
-
-/** An event's row: its known fields and the batch's columns. */
-const rowOf = (event: PlaybackEvent, columns: AddedColumns): string => JSON.stringify({ ...storedFieldsOf(event), ...columns });
+/** The columns of every insert into events, in the rows' order. */
+const INSERT_COLUMNS: readonly RowColumn[] = [...EVENT_ROW_COLUMNS, ...ADDED_COLUMNS];
 
 /** A batch's identity: its spool range, or else what it holds. */
 const batchToken = (identity: string | Buffer): string => createHash("sha256").update(identity).digest("hex").slice(0, 32);
@@ -223,7 +228,8 @@ const batchToken = (identity: string | Buffer): string => createHash("sha256").u
 export class ClickHouseStore implements Store {
   readonly kind = "clickhouse";
   private features?: ServerFeatures;
-  private readonly encoder = new LineEncoder();
+  private encoder?: EventRowEncoder;
+  private readonly suffix = new RowWriter(256);
   /** Where each spool's stored rows end, when this store knows it exactly. */
   private readonly knownPositions = new Map<string, number>();
   readonly insights = new SqlInsightQueries({
@@ -314,33 +320,23 @@ export class ClickHouseStore implements Store {
   async writeBatch(events: readonly PlaybackEvent[], commit?: SpoolCommit): Promise<void> {
     if (events.length === 0 || this.storedAlready(commit)) return;
     const token = batchToken(commit ? `${commit.spool}:${commit.from}:${commit.to}` : events.map((event) => event.id).join("\n"));
-    const columns = this.columnsOf(token, commit);
-    let minT = Infinity;
-    let maxT = -Infinity;
-    for (const event of events) {
-      if (event.t < minT) minT = event.t;
-      if (event.t > maxT) maxT = event.t;
-    }
-    const text = Buffer.from(events.map((event) => rowOf(event, columns)).join("\n"), "utf8");
-    await this.insertOnce(token, { text, lines: events.length, minT, maxT }, commit);
+    await this.insertOnce(token, this.rowEncoder().encodeEvents(events, this.suffixOf(token, commit)), commit);
   }
 
   /**
-   * Spooled lines, mostly as they are (LineEncoder): the batch's columns go in before each plain
-   * line's closing brace. Measured at 120k events/s, 6 per datagram: parsing every line, building
-   * row objects and the client's JSON.stringify took the store thread about 10 µs per event and
-   * ClickHouse stored 45 % of what arrived; passed through, all of it (docs/adr/0012).
+   * Spooled lines as RowBinary rows, written in C from the lines' bytes (EventRowEncoder).
+   * Parsing every line in JavaScript and sending row objects took the store thread about 10 µs
+   * per event (docs/adr/0012); JSONEachRow cost ClickHouse more than RowBinary (docs/adr/0014).
    */
   async writeLines(lines: SpooledLines, commit?: SpoolCommit): Promise<void> {
     if (lines.count === 0 || this.storedAlready(commit)) return;
     const token = batchToken(commit ? `${commit.spool}:${commit.from}:${commit.to}` : lines.text);
-    const columns = this.columnsOf(token, commit);
-    const encoded = this.encoder.encode(lines.text, lines.count, {
-      suffix: `,${JSON.stringify(columns).slice(1, -1)}}`,
-      reencodeIfContains: ADDED_COLUMN_KEYS,
-      reencode: (event) => rowOf(event, columns),
-    });
-    await this.insertOnce(token, encoded, commit);
+    await this.insertOnce(token, this.rowEncoder().encodeLines(lines.text, lines.count, this.suffixOf(token, commit)), commit);
+  }
+
+  /** The native encoder, made at the first write: a store that only answers queries needs no addon. */
+  private rowEncoder(): EventRowEncoder {
+    return (this.encoder ??= new EventRowEncoder());
   }
 
   /** True when the known position covers the batch; a batch that starts inside it is a consumer bug. */
@@ -351,8 +347,11 @@ export class ClickHouseStore implements Store {
     throw new Error(`spool batch [${commit.from}, ${commit.to}) overlaps what is stored (up to ${known})`);
   }
 
-  private columnsOf(token: string, commit?: SpoolCommit): AddedColumns {
-    return { received_at: Date.now(), batch: token, spool: commit?.spool ?? "", spool_to: commit?.to ?? 0 };
+  /** The batch's own columns, as the RowBinary that follows each row. */
+  private suffixOf(token: string, commit?: SpoolCommit): Buffer {
+    this.suffix.reset();
+    this.suffix.row(ADDED_COLUMNS, { received_at: Date.now(), batch: token, spool: commit?.spool ?? "", spool_to: commit?.to ?? 0 });
+    return this.suffix.bytes();
   }
 
   private async insertOnce(token: string, rows: EncodedLines, commit?: SpoolCommit): Promise<void> {
@@ -368,9 +367,9 @@ export class ClickHouseStore implements Store {
     if (commit) this.knownPositions.delete(commit.spool);
     // A Distributed table would otherwise queue the rows and answer before they are stored.
     await this.connection.insert(`${this.options.database}.events`, rows.text, {
-      // Wire lines may carry fields the table does not have.
-      input_format_skip_unknown_fields: 1,
-      ...(this.options.cluster ? { insert_distributed_sync: 1 } : {}),
+      format: "RowBinary",
+      columns: INSERT_COLUMNS,
+      settings: this.options.cluster ? { insert_distributed_sync: 1 } : undefined,
     });
     if (commit) this.knownPositions.set(commit.spool, commit.to);
   }

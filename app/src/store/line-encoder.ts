@@ -10,20 +10,11 @@ export interface EncodedLines {
 }
 
 export interface LineEncoding {
-  /** Inserted before each line's closing brace (a store's own columns): `,"name":value…`. @default none */
-  readonly suffix?: string;
-  /**
-   * Byte sequences that send a line containing one to `reencode` even when it is plain (a key
-   * naming a column the suffix sets). @default none
-   */
-  readonly reencodeIfContains?: readonly string[];
   /** The line for an event parsed by JSON.parse, without a newline. */
   reencode(event: PlaybackEvent): string;
 }
 
-const CLOSING_BRACE = 0x7d;
 const NEWLINE = 0x0a;
-const isSpace = (byte: number) => byte === 0x20 || byte === 0x09 || byte === 0x0d;
 
 /** An event's known fields (absent ones null), in declared order: what every store reads. */
 export function storedFieldsOf(event: PlaybackEvent): Record<string, unknown> {
@@ -33,27 +24,23 @@ export function storedFieldsOf(event: PlaybackEvent): Record<string, unknown> {
 }
 
 /**
- * Spooled wire lines as a store's JSON reader (ClickHouse's JSONEachRow, DuckDB's json_transform)
- * must see them to read what JSON.parse read when the line was accepted. The receiving thread
- * spooled each line as its bytes. A line the native scanner calls plain (ASCII strings without
- * escapes, integers without fraction or exponent, no repeated known field) reads the same to
- * those readers, so it is copied as it is; any other line is parsed again and written back by
- * `reencode`. Without this a repeated key stored its first value in DuckDB (JSON.parse keeps the
- * last) and made ClickHouse refuse the whole batch ("Duplicate field found"), so one client's
- * line could stop the store; and ClickHouse could not read `1.7e12` as an Int64.
+ * Spooled wire lines as DuckDB's JSON reader (json_transform) must see them to read what
+ * JSON.parse read when the line was accepted. The receiving thread spooled each line as its
+ * bytes. A line the native scanner calls plain (ASCII strings without escapes, integers without
+ * fraction or exponent, no repeated known field) reads the same to that reader, so it is kept as
+ * it is; any other line is parsed again and written back by `reencode`. Without this a repeated
+ * key stored its first value (JSON.parse keeps the last). The ClickHouse store writes RowBinary
+ * instead (row-binary.ts), with the same split between plain lines and JSON.parse.
  */
 export class LineEncoder {
   private scanner?: LineScanner;
 
   /** Throws if a line that is not plain does not parse: a spooled line passed its checksum, so that is a bug. */
   encode(text: Buffer, count: number, encoding: LineEncoding): EncodedLines {
-    const suffix = encoding.suffix ? Buffer.from(encoding.suffix, "utf8") : undefined;
-    const marked = positionsOf(text, encoding.reencodeIfContains ?? []);
-    let out: Buffer | undefined = suffix ? Buffer.allocUnsafe(text.length + count * (suffix.length + 1) + 64) : undefined;
+    let out: Buffer | undefined;
     let length = 0;
     let minT = Infinity;
     let maxT = -Infinity;
-    let nextMark = 0;
     let copiedUpTo = 0;
     const ensure = (more: number) => {
       out ??= Buffer.allocUnsafe(text.length + 1024);
@@ -68,17 +55,7 @@ export class LineEncoder {
     };
     this.scanner ??= new LineScanner();
     const lines = this.scanner.scan(text, 0, text.length, (plain, start, end, t) => {
-      while (nextMark < marked.length && marked[nextMark] < start) nextMark++;
-      if (plain && !(nextMark < marked.length && marked[nextMark] < end)) {
-        if (suffix) {
-          let brace = end - 1;
-          while (isSpace(text[brace])) brace--;
-          if (text[brace] !== CLOSING_BRACE) throw new Error(`spooled line at byte ${start} does not end with "}"`);
-          append(text, start, brace);
-          append(suffix, 0, suffix.length);
-          out![length++] = NEWLINE;
-        }
-      } else {
+      if (!plain) {
         let event: PlaybackEvent;
         try {
           event = JSON.parse(text.toString("utf8", start, end)) as PlaybackEvent;
@@ -87,7 +64,7 @@ export class LineEncoder {
         }
         t = event.t;
         // Lines copied as they are so far, then this one written back.
-        if (!suffix) append(text, copiedUpTo, start);
+        append(text, copiedUpTo, start);
         const line = Buffer.from(`${encoding.reencode(event)}\n`, "utf8");
         append(line, 0, line.length);
         copiedUpTo = end + 1;
@@ -96,21 +73,11 @@ export class LineEncoder {
       if (t > maxT) maxT = t;
     });
     if (lines !== count) throw new Error(`spooled batch holds ${lines} lines, not ${count}`);
-    // Every line plain and nothing to add: the spooled text is the batch.
+    // Every line plain: the spooled text is the batch.
     if (!out) return { text, lines, minT, maxT };
-    if (!suffix) {
-      if (copiedUpTo < text.length) append(text, copiedUpTo, text.length);
-      // A written-back last line ends in a newline its original did not have.
-      else if (text[text.length - 1] !== NEWLINE) length--;
-    }
+    if (copiedUpTo < text.length) append(text, copiedUpTo, text.length);
+    // A written-back last line ends in a newline its original did not have.
+    else if (text[text.length - 1] !== NEWLINE) length--;
     return { text: out.subarray(0, length), lines, minT, maxT };
   }
-}
-
-/** Where any of `needles` occurs in `text`, ascending: usually nowhere, one search each. */
-function positionsOf(text: Buffer, needles: readonly string[]): number[] {
-  const positions: number[] = [];
-  for (const needle of needles)
-    for (let at = text.indexOf(needle, 0, "latin1"); at >= 0; at = text.indexOf(needle, at + 1, "latin1")) positions.push(at);
-  return positions.sort((a, b) => a - b);
 }
