@@ -85,6 +85,7 @@ export class Collector {
               path: config.duckdbPath,
               threads: config.duckdbThreads,
               checkpointMegabytes: config.duckdbCheckpointMegabytes,
+              knownStreams: config.duckdbKnownStreams,
             }),
         nice: config.storeNice,
       });

@@ -66,6 +66,12 @@ export const collectorConfigSchema = z
     duckdbThreads: positive.default(1).describe("DuckDB worker threads; more speed up big queries but compete with UDP receive"),
     // docs/adr/0005.
     duckdbCheckpointMegabytes: positive.optional().describe("WAL size in MiB that triggers a DuckDB checkpoint (unset: the store's 32)"),
+    // docs/adr/0013.
+    duckdbKnownStreams: positive
+      .optional()
+      .describe(
+        "playbacks whose stored stream time DuckDB remembers, in two generations, to add streams without an upsert (unset: 100 000)",
+      ),
     // docs/adr/0009.
     storeNice: z.coerce
       .number()

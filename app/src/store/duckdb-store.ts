@@ -76,7 +76,7 @@ export interface DuckDbStoreOptions {
   readonly threads?: number;
   /**
    * Playbacks whose stored stream time the store keeps in memory (two generations of this many;
-   * default 100 000; an estimated 20 MB at most, not measured). A batch whose qualifying playbacks are all known, or
+   * default 100 000; an estimated 20 MB at most, not measured; the collector's `duckdbKnownStreams`). A batch whose qualifying playbacks are all known, or
    * new, adds its streams with a plain INSERT; see writeStreams.
    */
   readonly knownStreams?: number;

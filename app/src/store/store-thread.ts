@@ -7,7 +7,13 @@ import { SinkTelemetry, countingEvents, type ConsumeOptions, type StoreHandle } 
 import type { InsightQueries } from "./store";
 
 export type StoreWorkerData = (
-  | { readonly kind: "duckdb"; readonly path: string; readonly threads?: number; readonly checkpointMegabytes?: number }
+  | {
+      readonly kind: "duckdb";
+      readonly path: string;
+      readonly threads?: number;
+      readonly checkpointMegabytes?: number;
+      readonly knownStreams?: number;
+    }
   | {
       readonly kind: "clickhouse";
       readonly url: string;

@@ -18,7 +18,12 @@ import type { StoreEvent, StoreRequest, StoreResponse, StoreWorkerData } from ".
 async function open(data: StoreWorkerData): Promise<Store> {
   switch (data.kind) {
     case "duckdb":
-      return DuckDbStore.open({ path: data.path, threads: data.threads, checkpointMegabytes: data.checkpointMegabytes });
+      return DuckDbStore.open({
+        path: data.path,
+        threads: data.threads,
+        checkpointMegabytes: data.checkpointMegabytes,
+        knownStreams: data.knownStreams,
+      });
     case "clickhouse":
       return ClickHouseStore.open({
         url: data.url,
