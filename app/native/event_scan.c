@@ -94,26 +94,47 @@ napi_value event_scan_configure(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* What both scans take: bytes [start, end) of a Buffer, and a Float64Array for the result rows. */
+typedef struct {
+  uint8_t *buffer;
+  size_t start, end;
+  double *results;
+  size_t capacity;
+} scan_arguments_t;
+
+/* Reads the shared arguments; returns NULL, or what is wrong with them. */
+static const char *read_scan_arguments(napi_env env, napi_value buffer, napi_value start, napi_value end, napi_value results,
+                                       scan_arguments_t *out) {
+  size_t buffer_length;
+  if (napi_get_buffer_info(env, buffer, (void **)&out->buffer, &buffer_length) != napi_ok) return "buffer must be a Buffer";
+  if (!read_size(env, start, &out->start) || !read_size(env, end, &out->end) || out->start > out->end || out->end > buffer_length)
+    return "start and end must lie within the buffer";
+  napi_typedarray_type type;
+  size_t result_length;
+  void *data;
+  if (napi_get_typedarray_info(env, results, &type, &result_length, &data, NULL, NULL) != napi_ok || type != napi_float64_array)
+    return "results must be a Float64Array";
+  out->results = data;
+  out->capacity = result_length / RESULT_STRIDE;
+  return NULL;
+}
+
+static napi_value throw_argument(napi_env env, const char *function, const char *problem) {
+  char message[128];
+  snprintf(message, sizeof message, "%s: %s", function, problem);
+  return throw_invalid(env, message);
+}
+
 napi_value event_scan(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (!event_scan_configured()) return throw_invalid(env, "eventScan: call eventScanConfigure first");
   if (argc != 4) return throw_invalid(env, "eventScan: expected (buffer, start, end, results)");
-  uint8_t *buffer;
-  size_t buffer_length, start, end;
-  if (napi_get_buffer_info(env, argv[0], (void **)&buffer, &buffer_length) != napi_ok)
-    return throw_invalid(env, "eventScan: buffer must be a Buffer");
-  if (!read_size(env, argv[1], &start) || !read_size(env, argv[2], &end) || start > end || end > buffer_length)
-    return throw_invalid(env, "eventScan: start and end must lie within the buffer");
-  napi_typedarray_type type;
-  size_t result_length;
-  void *data;
-  if (napi_get_typedarray_info(env, argv[3], &type, &result_length, &data, NULL, NULL) != napi_ok || type != napi_float64_array)
-    return throw_invalid(env, "eventScan: results must be a Float64Array");
-  double *results = data;
-  size_t capacity = result_length / RESULT_STRIDE;
-  size_t lines = event_scan_lines(buffer, start, end, results, capacity);
+  scan_arguments_t scan;
+  const char *problem = read_scan_arguments(env, argv[0], argv[1], argv[2], argv[3], &scan);
+  if (problem) return throw_argument(env, "eventScan", problem);
+  size_t lines = event_scan_lines(scan.buffer, scan.start, scan.end, scan.results, scan.capacity);
   napi_value count;
   CHECK(napi_create_uint32(env, (uint32_t)lines, &count));
   return count;
@@ -125,12 +146,11 @@ napi_value event_scan_rows(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (!event_scan_configured()) return throw_invalid(env, "eventScanRows: call eventScanConfigure first");
   if (argc != 8) return throw_invalid(env, "eventScanRows: expected (buffer, start, end, layout, suffix, out, outAt, results)");
-  uint8_t *buffer, *layout, *suffix, *out;
-  size_t buffer_length, layout_length, suffix_length, out_length, start, end, out_at;
-  if (napi_get_buffer_info(env, argv[0], (void **)&buffer, &buffer_length) != napi_ok)
-    return throw_invalid(env, "eventScanRows: buffer must be a Buffer");
-  if (!read_size(env, argv[1], &start) || !read_size(env, argv[2], &end) || start > end || end > buffer_length)
-    return throw_invalid(env, "eventScanRows: start and end must lie within the buffer");
+  scan_arguments_t scan;
+  const char *problem = read_scan_arguments(env, argv[0], argv[1], argv[2], argv[7], &scan);
+  if (problem) return throw_argument(env, "eventScanRows", problem);
+  uint8_t *layout, *suffix, *out;
+  size_t layout_length, suffix_length, out_length, out_at;
   if (napi_get_buffer_info(env, argv[3], (void **)&layout, &layout_length) != napi_ok || !event_rows_layout_ok(layout, layout_length))
     return throw_invalid(env, "eventScanRows: layout must be a Buffer of known columns");
   if (napi_get_buffer_info(env, argv[4], (void **)&suffix, &suffix_length) != napi_ok)
@@ -138,13 +158,8 @@ napi_value event_scan_rows(napi_env env, napi_callback_info info) {
   if (napi_get_buffer_info(env, argv[5], (void **)&out, &out_length) != napi_ok)
     return throw_invalid(env, "eventScanRows: out must be a Buffer");
   if (!read_size(env, argv[6], &out_at) || out_at > out_length) return throw_invalid(env, "eventScanRows: outAt must lie within out");
-  napi_typedarray_type type;
-  size_t result_length;
-  void *data;
-  if (napi_get_typedarray_info(env, argv[7], &type, &result_length, &data, NULL, NULL) != napi_ok || type != napi_float64_array)
-    return throw_invalid(env, "eventScanRows: results must be a Float64Array");
-  size_t lines = event_rows_scan(buffer, start, end, layout, layout_length, suffix, suffix_length, out, out_at, out_length, data,
-                                 result_length / RESULT_STRIDE);
+  size_t lines = event_rows_scan(scan.buffer, scan.start, scan.end, layout, layout_length, suffix, suffix_length, out, out_at, out_length,
+                                 scan.results, scan.capacity);
   napi_value count;
   CHECK(napi_create_uint32(env, (uint32_t)lines, &count));
   return count;
