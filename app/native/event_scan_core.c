@@ -342,10 +342,14 @@ static size_t put_row(const uint8_t *line, const value_t values[FIELD_COUNT], co
 
 int event_rows_layout_ok(const uint8_t *layout, size_t columns) {
   if (columns == 0 || columns > FIELD_COUNT) return 0;
-  for (size_t column = 0; column < columns; column++)
-    if ((layout[column] & ROW_COLUMN_FIELD) >= FIELD_COUNT ||
-        (layout[column] & ~(ROW_COLUMN_FIELD | ROW_COLUMN_INT64 | ROW_COLUMN_NULLABLE)) != 0)
-      return 0;
+  uint32_t seen = 0;
+  for (size_t column = 0; column < columns; column++) {
+    unsigned field = layout[column] & ROW_COLUMN_FIELD;
+    if (field >= FIELD_COUNT || (layout[column] & ~(ROW_COLUMN_FIELD | ROW_COLUMN_INT64 | ROW_COLUMN_NULLABLE)) != 0) return 0;
+    /* A field written twice would break the output bound (each value's bytes counted once). */
+    if (seen & (1u << field)) return 0;
+    seen |= 1u << field;
+  }
   return 1;
 }
 

@@ -58,7 +58,7 @@ size_t event_scan_lines(const uint8_t *buffer, size_t start, size_t end, double 
 /* Most bytes a column adds to its value's bytes in the line: a null flag and an Int64's 8 (a varint is shorter). */
 #define ROW_COLUMN_OVERHEAD 9
 
-/* Whether layout (`columns` bytes) names known fields and types only. */
+/* Whether layout (`columns` bytes) names known fields, each once, and known types only. */
 int event_rows_layout_ok(const uint8_t *layout, size_t columns);
 
 /*

@@ -1,6 +1,7 @@
 import { checkEvent } from "../protocol/decode";
 import { sampleEvent, seededRandom, sessionStart } from "../../../test-support/collector/events";
-import { EventRowEncoder, EVENT_ROW_COLUMNS, RowWriter } from "./row-binary";
+import { loadAddon } from "../native-addon";
+import { EventRowEncoder, EVENT_ROW_COLUMNS, EVENT_ROW_LAYOUT, RowWriter } from "./row-binary";
 
 /**
  * The native writer against the JavaScript one: for every line, the C rows (written from the
@@ -15,8 +16,7 @@ function expectedRows(lines: readonly string[]): Buffer {
   const writer = new RowWriter(16);
   for (const line of lines) {
     writer.row(EVENT_ROW_COLUMNS, JSON.parse(line) as Record<string, unknown>);
-    suffix.copy(writer.reserve(suffix.length), writer.length);
-    writer.length += suffix.length;
+    writer.append(suffix);
   }
   return Buffer.from(writer.bytes());
 }
@@ -93,6 +93,16 @@ describe("EventRowEncoder", () => {
     expect(() => encoder.encodeLines(Buffer.from(lines[0]), 2, suffix)).toThrow("spooled batch holds 1 lines, not 2");
     expect(() => encoder.encodeLines(Buffer.from(`${lines[0]}\n{"v":1,`), 2, suffix)).toThrow(
       /spooled line at byte \d+ does not parse; refusing to store a partial batch/,
+    );
+  });
+
+  it("refuses a layout that names a field twice, whose rows could outgrow the writer's bound", () => {
+    const line = Buffer.from(JSON.stringify(sampleEvent({ id: "twice" })));
+    const scan = (layout: Buffer) =>
+      loadAddon("test").eventScanRows(line, 0, line.length, layout, suffix, Buffer.alloc(4096), 0, new Float64Array(8));
+    expect(scan(EVENT_ROW_LAYOUT)).toBe(1);
+    expect(() => scan(Buffer.from([EVENT_ROW_LAYOUT[2], EVENT_ROW_LAYOUT[2]]))).toThrow(
+      "eventScanRows: layout must be a Buffer of known columns",
     );
   });
 

@@ -92,6 +92,11 @@ export class RowWriter {
   row(columns: readonly RowColumn[], values: Readonly<Record<string, unknown>>): void {
     for (const column of columns) this.value(column, values[column.name]);
   }
+
+  /** Bytes already in RowBinary (a batch's own columns). */
+  append(bytes: Buffer): void {
+    this.length += bytes.copy(this.reserve(bytes.length), this.length);
+  }
 }
 
 /** Row layout of the native scan's results (app/native/event_scan.c's eventScanRows). */
@@ -164,8 +169,7 @@ export class EventRowEncoder {
     let maxT = -Infinity;
     for (const event of events) {
       writer.row(EVENT_ROW_COLUMNS, event as unknown as Record<string, unknown>);
-      suffix.copy(writer.reserve(suffix.length), writer.length);
-      writer.length += suffix.length;
+      writer.append(suffix);
       if (event.t < minT) minT = event.t;
       if (event.t > maxT) maxT = event.t;
     }
@@ -181,8 +185,7 @@ export class EventRowEncoder {
       throw new Error(`spooled line at byte ${start} does not parse; refusing to store a partial batch`);
     }
     this.writer.row(EVENT_ROW_COLUMNS, event as unknown as Record<string, unknown>);
-    suffix.copy(this.writer.reserve(suffix.length), this.writer.length);
-    this.writer.length += suffix.length;
+    this.writer.append(suffix);
     return event.t;
   }
 }
