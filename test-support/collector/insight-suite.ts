@@ -44,6 +44,10 @@ export function describeInsightSuite(name: string, backend: InsightSuiteBackend)
       expected = oracle(set.delivered);
       await sendEvents(collector, set.sent);
       const { start: first, end } = set;
+      const minute = Math.ceil(first / 60_000) * 60_000;
+      const firstEventOf = new Map<string, number>();
+      for (const event of set.delivered) firstEventOf.set(event.sid, Math.min(event.t, firstEventOf.get(event.sid) ?? Infinity));
+      const lastSessionBegins = Math.max(...firstEventOf.values());
       windows = [
         ["the whole set", { from: first, to: end }],
         ["an unaligned window crossing minutes", { from: first + 93_517, to: first + 271_003 }],
@@ -51,6 +55,11 @@ export function describeInsightSuite(name: string, backend: InsightSuiteBackend)
         ["device ios", { from: first, to: end, device: "ios" }],
         ["source playlist", { from: first, to: end, source: "playlist" }],
         ["region us and source album", { from: first + 30_000, to: end, region: "us", source: "album" }],
+        // A store may answer whole minutes from a per-minute table and the edges from the events.
+        ["inside one minute", { from: minute + 5_250, to: minute + 47_900 }],
+        ["whole minutes only", { from: minute, to: minute + 180_000, device: "ios" }],
+        // The last session to begin is in the window only by its first event, in the last minute.
+        ["until the last session's first event", { from: first, to: lastSessionBegins + 1 }],
       ];
     }, 60_000);
 
@@ -95,7 +104,7 @@ export function describeInsightSuite(name: string, backend: InsightSuiteBackend)
       }
     });
 
-    it.each([0, 1, 2, 5])("quality and experience by region for window %i equal the oracle", async (index) => {
+    it.each([0, 1, 2, 5, 6, 7, 8])("quality and experience by region for window %i equal the oracle", async (index) => {
       const [, w] = windows[index];
       const quality = await getJson<{ regions: unknown[] }>(collector, `/api/v1/quality?${query(w)}`);
       expect(rounded(quality.body.regions)).toEqual(rounded(expected.qualityByRegion(w)));

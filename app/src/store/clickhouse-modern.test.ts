@@ -31,8 +31,8 @@ describe("the ClickHouse store on ClickHouse 26.7 (chdb)", () => {
     const features = await store.serverFeatures();
     expect(features.version).toMatch(/^26\.7\./);
     expect(features).toMatchObject({ lowCardinality: true, ttl: true });
-    expect(await store.migrate()).toBe(3);
-    expect(await store.migrate()).toBe(3);
+    expect(await store.migrate()).toBe(4);
+    expect(await store.migrate()).toBe(4);
     const [events] = await connection.rows("SHOW CREATE TABLE modern.events");
     const ddl = String(events.statement);
     // The label fields of EVENT_FIELDS are dictionary-encoded; the rest stay plain.
@@ -50,6 +50,8 @@ describe("the ClickHouse store on ClickHouse 26.7 (chdb)", () => {
       "playbacks",
       "playbacks_mv",
       "schema_migrations",
+      "session_minutes",
+      "session_minutes_mv",
       "sessions",
       "sessions_mv",
       "stream_rows",

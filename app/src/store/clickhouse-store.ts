@@ -10,7 +10,7 @@ import { columnOf, EventRowEncoder, EVENT_ROW_COLUMNS, RowWriter, type RowColumn
 import type { Fragment } from "./insight-statements";
 import type { Store } from "./store";
 import { resettingAgent } from "./resetting-agent";
-import { clickHouseEntityTables, clickHouseInsightSql } from "./clickhouse-insights";
+import { clickHouseEntityTables, clickHouseInsightSql, clickHouseSessionMinutes } from "./clickhouse-insights";
 import { SqlInsightQueries } from "./sql-insight-queries";
 
 export interface ClickHouseStoreOptions {
@@ -182,11 +182,14 @@ export function clickHouseMigrations(
     { table, column: "spool", definition: "String DEFAULT ''" },
     { table, column: "spool_to", definition: "Int64 DEFAULT 0" },
   ]);
+  const derived = { database: db, cluster: options.cluster, label, ttl: features.ttl };
   return [
     { version: 1, statements },
     { version: 2, statements: spoolColumns },
     // Version 3: aggregates per playback and session, so a window's insights read the window.
-    { version: 3, statements: clickHouseEntityTables({ database: db, cluster: options.cluster, label, ttl: features.ttl }) },
+    { version: 3, statements: clickHouseEntityTables(derived) },
+    // Version 4: the sessions of each minute, so a window's sessions are found without its events.
+    { version: 4, statements: clickHouseSessionMinutes(derived) },
   ];
 }
 
