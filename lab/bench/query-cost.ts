@@ -14,6 +14,7 @@ import { STORED_FIELDS } from "../../app/src/protocol/event";
 import { ClickHouseStore, httpConnection } from "../../app/src/store/clickhouse-store";
 import type { InsightQuery } from "../../app/src/store/store";
 import { startClickHouse } from "../../test-support/clickhouse";
+import { lossEstimateWindow } from "../../app/src/http/loss-estimate";
 
 const options = new Command()
   .option("--sizes <list>", "events stored, per run", "1000000,10000000,50000000")
@@ -21,9 +22,10 @@ const options = new Command()
   .option("--window-minutes <n>", "the queried window", "10")
   .option("--repeats <n>", "timings per query (the median is reported)", "3")
   .option("--url <url>", "an existing server instead of starting clickhouse-server on loopback")
+  .option("--reuse", "with --url: query the databases an earlier run filled (the same sizes), to compare query changes on the same data")
   .option("--out <dir>", "where results.json and results.md go", "lab/bench/out/query-cost")
   .parse()
-  .opts<{ sizes: string; eventsPerDay: string; windowMinutes: string; repeats: string; url?: string; out: string }>();
+  .opts<{ sizes: string; eventsPerDay: string; windowMinutes: string; repeats: string; url?: string; reuse?: boolean; out: string }>();
 
 const SIZES = options.sizes.split(",").map(Number);
 const PER_DAY = Number(options.eventsPerDay);
@@ -93,22 +95,32 @@ async function main(): Promise<void> {
   try {
     for (const size of SIZES) {
       const days = size / PER_DAY;
-      const end = Math.floor(Date.now() / 60_000) * 60_000;
-      const start = end - Math.round(days * DAY);
+      let end = Math.floor(Date.now() / 60_000) * 60_000;
       const database = `qc_${size}`;
       const connection = httpConnection({ url });
-      await connection.command(`DROP DATABASE IF EXISTS ${database}`);
       const store = ClickHouseStore.over(connection, { database });
-      await store.migrate();
-      const filling = performance.now();
-      // In blocks of a million, each well inside the client's request timeout.
-      for (let offset = 0; offset < size; offset += 1_000_000) {
-        await connection.command(fillSql(database, offset, Math.min(1_000_000, size - offset), start));
+      if (options.reuse) {
+        // The data ends where the earlier run put it: the last event's minute ends the last window.
+        const [row] = await connection.rows(`SELECT max(t) AS last, count() AS n FROM ${database}.events`);
+        if (Number(row.n) !== size) throw new Error(`--reuse: ${database} holds ${String(row.n)} events, not ${size}`);
+        end = Math.ceil((Number(row.last) + 1) / 60_000) * 60_000;
+        await store.migrate();
+      } else {
+        await connection.command(`DROP DATABASE IF EXISTS ${database}`);
+        await store.migrate();
+        const filling = performance.now();
+        // In blocks of a million, each well inside the client's request timeout.
+        for (let offset = 0; offset < size; offset += 1_000_000) {
+          await connection.command(fillSql(database, offset, Math.min(1_000_000, size - offset), end - Math.round(days * DAY)));
+        }
+        console.log(`${size} events over ${days} days stored in ${((performance.now() - filling) / 1000).toFixed(1)} s`);
       }
-      console.log(`${size} events over ${days} days stored in ${((performance.now() - filling) / 1000).toFixed(1)} s`);
+      const start = end - Math.round(days * DAY);
       const windows: Array<[string, InsightQuery]> = [
-        ["last 10 min", { from: end - WINDOW_MS, to: end }],
+        [`last ${options.windowMinutes} min`, { from: end - WINDOW_MS, to: end }],
         ["a day earlier", { from: end - DAY - WINDOW_MS, to: end - DAY }],
+        // The collector's loss-estimate job asks this every 10 s: 15 minutes, ending mid-minute.
+        ["loss estimate", lossEstimateWindow(end - 30_000)],
       ];
       for (const [label, w] of windows) {
         if (w.from < start) continue;
