@@ -45,7 +45,11 @@ export class Collector {
       kernelDrops: () => udpReceiveDrops(this.udpPort),
       health: () => ({ ready: this.readiness().ready, storeAlive: this.liveness().alive }),
     });
-    this.lossEstimate = new LossEstimateJob(store.insights, this.metrics.estimatedLoss, log);
+    this.lossEstimate = new LossEstimateJob(
+      store.insights,
+      { loss: this.metrics.estimatedLoss, updated: this.metrics.estimatedLossUpdated },
+      log,
+    );
     this.http = createHttpServer({
       insights: store.insights,
       counters: () => this.stats,

@@ -7,6 +7,7 @@ export interface CollectorMetrics {
   readonly registry: Registry;
   readonly flushSeconds: Histogram;
   readonly estimatedLoss: Gauge<"region">;
+  readonly estimatedLossUpdated: Gauge;
 }
 
 /** The admission stage's bounded tables, read when scraped. */
@@ -161,5 +162,11 @@ export function createMetrics(sources: MetricSources): CollectorMetrics {
     labelNames: ["region"],
     registers: [registry],
   });
-  return { registry, flushSeconds, estimatedLoss };
+  // The estimate is refreshed less often when its query is slow: its age tells how current it is.
+  const estimatedLossUpdated = new Gauge({
+    name: "collector_estimated_loss_updated_timestamp_seconds",
+    help: "When collector_estimated_loss_ratio was last computed (Unix seconds; 0 before the first time)",
+    registers: [registry],
+  });
+  return { registry, flushSeconds, estimatedLoss, estimatedLossUpdated };
 }

@@ -26,14 +26,17 @@ describe("the loss estimate job", () => {
     };
     const registry = new Registry();
     const gauge = new Gauge({ name: "loss", help: "loss", labelNames: ["region"], registers: [registry] });
+    const updated = new Gauge({ name: "loss_updated", help: "loss updated", registers: [registry] });
     const lines: string[] = [];
     const log = pino({ level: "info" }, { write: (line: string) => lines.push(line) });
-    const job = new LossEstimateJob(insights, gauge, log, () => now);
+    const job = new LossEstimateJob(insights, { loss: gauge, updated }, log, () => now);
     job.start();
 
     await jest.advanceTimersByTimeAsync(10_000);
     expect(asked).toHaveLength(1);
     expect((await gauge.get()).values).toEqual([{ labels: { region: "eu" }, value: 0.05 }]);
+    // The time the estimate was asked for, not when the answer came.
+    expect((await updated.get()).values).toEqual([{ labels: {}, value: asked[0].to / 1000 }]);
     await jest.advanceTimersByTimeAsync(10_000);
     expect(asked).toHaveLength(2);
 
@@ -47,9 +50,26 @@ describe("the loss estimate job", () => {
     expect(asked).toHaveLength(4);
     expect(lines.some((line) => line.includes("refreshing it less often") && line.includes('"nextInMs":36000'))).toBe(true);
 
+    expect((await updated.get()).values[0].value).toBe(asked[3].to / 1000);
+
     job.stop();
     await jest.advanceTimersByTimeAsync(120_000);
     expect(asked).toHaveLength(4);
+  });
+
+  it("leaves the gauges as they were when the store does not answer, and says why in the log", async () => {
+    const registry = new Registry();
+    const gauge = new Gauge({ name: "loss", help: "loss", labelNames: ["region"], registers: [registry] });
+    const updated = new Gauge({ name: "loss_updated", help: "loss updated", registers: [registry] });
+    gauge.set({ region: "eu" }, 0.02);
+    updated.set(1_700_000_000);
+    const lines: string[] = [];
+    const log = pino({ level: "info" }, { write: (line: string) => lines.push(line) });
+    const failing = { qualityByRegion: () => Promise.reject(new Error("store unreachable")) };
+    await new LossEstimateJob(failing, { loss: gauge, updated }, log).refresh();
+    expect((await gauge.get()).values).toEqual([{ labels: { region: "eu" }, value: 0.02 }]);
+    expect((await updated.get()).values[0].value).toBe(1_700_000_000);
+    expect(lines.some((line) => line.includes("could not refresh the loss estimate") && line.includes("store unreachable"))).toBe(true);
   });
 
   it("never waits less than 10 s between refreshes", () => {

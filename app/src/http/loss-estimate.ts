@@ -24,8 +24,8 @@ export function lossEstimateWindow(now: number): { from: number; to: number } {
 
 /**
  * A read-side job beside the HTTP layer: it asks the store's insights for the loss the
- * sessions' seq gaps imply over the last 15 minutes, by region, and sets the gauge; every 10 s,
- * or less often where the query is slow (nextRefreshDelay).
+ * sessions' seq gaps imply over the last 15 minutes, by region, and sets the gauge and the time
+ * it was computed for; every 10 s, or less often where the query is slow (nextRefreshDelay).
  */
 export class LossEstimateJob {
   private timer?: NodeJS.Timeout;
@@ -33,7 +33,11 @@ export class LossEstimateJob {
 
   constructor(
     private readonly insights: Pick<InsightQueries, "qualityByRegion">,
-    private readonly gauge: Gauge<"region">,
+    private readonly gauges: {
+      readonly loss: Gauge<"region">;
+      /** Set, in Unix seconds, each time the loss gauge is. */
+      readonly updated: Gauge;
+    },
     private readonly log: Logger,
     private readonly clock: () => number = Date.now,
   ) {}
@@ -65,9 +69,11 @@ export class LossEstimateJob {
 
   async refresh(): Promise<void> {
     try {
-      for (const region of await this.insights.qualityByRegion(lossEstimateWindow(this.clock()))) {
-        this.gauge.set({ region: region.region }, region.lossPercent / 100);
+      const at = this.clock();
+      for (const region of await this.insights.qualityByRegion(lossEstimateWindow(at))) {
+        this.gauges.loss.set({ region: region.region }, region.lossPercent / 100);
       }
+      this.gauges.updated.set(at / 1000);
     } catch (error) {
       this.log.warn({ err: error }, "could not refresh the loss estimate");
     }
