@@ -19,6 +19,9 @@ import type { InsightQuery } from "./store";
  *   for the listening before a window (the window's own first minute is read from the events).
  * - `sessions` (ORDER BY sid, …): the lowest region, the highest seq and the distinct seqs (loss),
  *   and when the session ended (concurrent listeners).
+ * - `session_minutes` (ORDER BY minute, sid, …; schema version 4): which sessions sent events in
+ *   each minute, with their labels, so a window's sessions are found without reading its events
+ *   (windowSessions).
  *
  * Every state is min, max, argMin or uniqExact: folding a row in twice changes nothing, so the
  * backfill and a replayed insert are harmless. The plain columns (sid, the day that partitions
