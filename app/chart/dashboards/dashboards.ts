@@ -171,10 +171,6 @@ const RANGE: Record<string, string> = {
   to: "${__to}",
   previousFrom: "(2 * ${__from} - ${__to})",
   since: "(${__to} - 60000)",
-  // windowSessions' whole minutes, computed as it does: the first minute start at or after from
-  // (at most to), and the last minute start at or before to (at least that).
-  whole_from: "least(intDiv(${__from} + 59999, 60000) * 60000, ${__to})",
-  whole_to: "greatest(intDiv(${__to}, 60000) * 60000, least(intDiv(${__from} + 59999, 60000) * 60000, ${__to}))",
   at: "${__to}",
 };
 const FILTERS = ["region", "device"] as const;

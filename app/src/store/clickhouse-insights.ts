@@ -175,26 +175,26 @@ const streamsIn = (from: string, to: string, filters: string) => `(
   )
 ) AS streams`;
 
-/** A minute's start at or after `t`. */
-const minuteAtOrAfter = (t: number) => Math.ceil(t / 60_000) * 60_000;
+/** The window's first whole minute's start: the first minute start at or after {from}, at most {to}. */
+const wholeFrom = "least(intDiv({from} + 59999, 60000) * 60000, {to})";
+/** Where the window's whole minutes end: the last minute start at or before {to}, at least wholeFrom. */
+const wholeTo = `greatest(intDiv({to}, 60000) * 60000, ${wholeFrom})`;
 
 /**
  * The sessions with an event in the window that matches the filters, as a subquery (rows may
  * repeat): the window's whole minutes from session_minutes, its partial first and last minutes
  * from the events, so the events read are at most two minutes' whatever the window's length.
- * `{whole_from}` and `{whole_to}` bound the whole minutes; where the window lies inside one
- * minute they are equal and the first edge is the whole window.
+ * The bounds are SQL over {from} and {to}, so Grafana's time range fills them as well; the
+ * constant expressions still select by the primary key (18.16 read 130 of 100 000 rows).
+ * Where the window lies inside one minute there are no whole minutes and the first edge is it all.
  */
 export function windowSessions(q: InsightQuery): Fragment {
-  const filters = filterSql(q);
-  const wholeFrom = Math.min(minuteAtOrAfter(q.from), q.to);
-  const wholeTo = Math.max(Math.floor(q.to / 60_000) * 60_000, wholeFrom);
-  return {
-    sql: `SELECT sid FROM session_minutes WHERE minute >= {whole_from} AND minute < {whole_to}${filters.sql}
-          UNION ALL SELECT sid FROM events WHERE t >= {from} AND t < {whole_from}${filters.sql}
-          UNION ALL SELECT sid FROM events WHERE t >= {whole_to} AND t < {to}${filters.sql}`,
-    params: { from: q.from, to: q.to, whole_from: wholeFrom, whole_to: wholeTo, ...filters.params },
-  };
+  return windowed(
+    q,
+    (f) => `SELECT sid FROM session_minutes WHERE minute >= ${wholeFrom} AND minute < ${wholeTo}${f}
+          UNION ALL SELECT sid FROM events WHERE t >= {from} AND t < ${wholeFrom}${f}
+          UNION ALL SELECT sid FROM events WHERE t >= ${wholeTo} AND t < {to}${f}`,
+  );
 }
 
 const shared = insightStatements(streamsIn);
