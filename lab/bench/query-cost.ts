@@ -99,23 +99,23 @@ async function main(): Promise<void> {
       const database = `qc_${size}`;
       const connection = httpConnection({ url });
       const store = ClickHouseStore.over(connection, { database });
+      if (!options.reuse) await connection.command(`DROP DATABASE IF EXISTS ${database}`);
+      await store.migrate();
       if (options.reuse) {
         // The data ends where the earlier run put it: the last event's minute ends the last window.
         const [row] = await connection.rows(`SELECT max(t) AS last, count() AS n FROM ${database}.events`);
         if (Number(row.n) !== size) throw new Error(`--reuse: ${database} holds ${String(row.n)} events, not ${size}`);
         end = Math.ceil((Number(row.last) + 1) / 60_000) * 60_000;
-        await store.migrate();
-      } else {
-        await connection.command(`DROP DATABASE IF EXISTS ${database}`);
-        await store.migrate();
+      }
+      const start = end - Math.round(days * DAY);
+      if (!options.reuse) {
         const filling = performance.now();
         // In blocks of a million, each well inside the client's request timeout.
         for (let offset = 0; offset < size; offset += 1_000_000) {
-          await connection.command(fillSql(database, offset, Math.min(1_000_000, size - offset), end - Math.round(days * DAY)));
+          await connection.command(fillSql(database, offset, Math.min(1_000_000, size - offset), start));
         }
         console.log(`${size} events over ${days} days stored in ${((performance.now() - filling) / 1000).toFixed(1)} s`);
       }
-      const start = end - Math.round(days * DAY);
       const windows: Array<[string, InsightQuery]> = [
         [`last ${options.windowMinutes} min`, { from: end - WINDOW_MS, to: end }],
         ["a day earlier", { from: end - DAY - WINDOW_MS, to: end - DAY }],

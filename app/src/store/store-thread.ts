@@ -5,23 +5,13 @@ import type { SpoolLedger } from "../spool/ledger";
 import type { SpoolConsumerEvents } from "../spool/spool-consumer";
 import { SinkTelemetry, countingEvents, type ConsumeOptions, type StoreHandle } from "./store-handle";
 import type { InsightQueries } from "./store";
+import type { ClickHouseStoreOptions } from "./clickhouse-store";
+import type { DuckDbStoreOptions } from "./duckdb-store";
 
+/** What the store thread opens: a store's own options, as that store declares them. */
 export type StoreWorkerData = (
-  | {
-      readonly kind: "duckdb";
-      readonly path: string;
-      readonly threads?: number;
-      readonly checkpointMegabytes?: number;
-      readonly knownStreams?: number;
-    }
-  | {
-      readonly kind: "clickhouse";
-      readonly url: string;
-      readonly database: string;
-      readonly username: string;
-      readonly password: string;
-      readonly cluster?: string;
-    }
+  | ({ readonly kind: "duckdb" } & DuckDbStoreOptions)
+  | ({ readonly kind: "clickhouse" } & ClickHouseStoreOptions)
 ) & {
   /** When set, the store thread lowers its own priority to this nice value (see thread-priority.ts). */
   readonly nice?: number;

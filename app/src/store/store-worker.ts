@@ -15,23 +15,13 @@ import { committingSinkFor } from "./committing-sink";
 import type { Store } from "./store";
 import type { StoreEvent, StoreRequest, StoreResponse, StoreWorkerData } from "./store-thread";
 
+/** Each store reads its own options from the worker data; `kind` and `nice` are not theirs. */
 async function open(data: StoreWorkerData): Promise<Store> {
   switch (data.kind) {
     case "duckdb":
-      return DuckDbStore.open({
-        path: data.path,
-        threads: data.threads,
-        checkpointMegabytes: data.checkpointMegabytes,
-        knownStreams: data.knownStreams,
-      });
+      return DuckDbStore.open(data);
     case "clickhouse":
-      return ClickHouseStore.open({
-        url: data.url,
-        database: data.database,
-        username: data.username,
-        password: data.password,
-        cluster: data.cluster,
-      });
+      return ClickHouseStore.open(data);
   }
 }
 
