@@ -1,8 +1,17 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parse } from "yaml";
 import { embeddedScripts, writtenFiles } from "../test-support/cloud-config";
 import { cloudInitSchema, describeWithTool, requireTool, shellcheck } from "../test-support/tools";
 import { assertNoTemplateSyntax } from "./cloud-config";
-import { K3S_CA_FILES, K3S_TLS_DIR, k3sBootstrapScript, renderK3sUserData, type K3sUserDataProps } from "./k3s-user-data";
+import {
+  K3S_CA_FILES,
+  K3S_TLS_DIR,
+  NODE_RECEIVE_BUFFER_MAX_BYTES,
+  k3sBootstrapScript,
+  renderK3sUserData,
+  type K3sUserDataProps,
+} from "./k3s-user-data";
 
 const b64 = (text: string) => Buffer.from(text).toString("base64");
 const caFilesBase64 = Object.fromEntries(K3S_CA_FILES.map((name) => [name, b64(`pem of ${name}`)])) as Record<
@@ -82,6 +91,25 @@ describe("renderK3sUserData", () => {
       server: "https://10.20.0.10:6443",
       "kubelet-arg": ["config=/etc/rancher/k3s/kubelet.config"],
     });
+  });
+
+  // Linux net/core/sock.c (SO_RCVBUF): the request is capped at sysctl_rmem_max, then doubled;
+  // net/core/sysctl_net_core.c registers rmem_max for the initial namespace only, so pods cannot raise it.
+  it("raises the node's socket receive buffer cap to what the collector's chart requests, before k3s starts", () => {
+    const chartValues = parse(readFileSync(join(__dirname, "..", "app", "chart", "values.yaml"), "utf8")) as {
+      collector: { recvBufferBytes: number };
+    };
+    for (const [name, props] of Object.entries(documents)) {
+      const document = renderK3sUserData(props);
+      const sysctl = writtenFiles(document).find((file) => file.path === "/etc/sysctl.d/90-collector-udp.conf");
+      const setting = /^net\.core\.rmem_max = (\d+)$/m.exec(sysctl?.content ?? "");
+      expect([name, Number(setting?.[1])]).toEqual([name, NODE_RECEIVE_BUFFER_MAX_BYTES]);
+      const runcmd = (parse(document) as { runcmd: string[][] }).runcmd.map((command) => command.join(" "));
+      expect(runcmd.indexOf("sysctl --system")).toBeGreaterThanOrEqual(0);
+      expect(runcmd.indexOf("sysctl --system")).toBeLessThan(runcmd.indexOf("/usr/local/sbin/k3s-bootstrap"));
+    }
+    // A larger request than the cap would be cut down without a word but the collector's warning.
+    expect(chartValues.collector.recvBufferBytes).toBeLessThanOrEqual(NODE_RECEIVE_BUFFER_MAX_BYTES);
   });
 
   it("writes the join token Terraform built, and no longer derives one on the node", () => {

@@ -97,6 +97,18 @@ export interface K3sAgentUserDataProps extends CommonProps {
 
 export type K3sUserDataProps = K3sServerUserDataProps | K3sAgentUserDataProps;
 
+/**
+ * The largest socket receive buffer a process on the node may request (net.core.rmem_max; the
+ * kernel's default is 212 992 bytes on x86-64). The collector asks for its chart's
+ * `recvBufferBytes` and the kernel silently caps the request here. The setting is the host's:
+ * a pod cannot raise it, and its sockets are capped by the host's value (seen on 6.18 from a
+ * network namespace). On the bench's two cores the collector lost 1–3 % of datagrams at 140k
+ * events/s with 4 MiB and none up to 180k with 32 MiB: its receiving thread keeps up on average,
+ * and the buffer rides out the moments it is off the CPU (lab/bench/results/2026-12-02-socket-buffer).
+ */
+export const NODE_RECEIVE_BUFFER_MAX_BYTES = 32 * 1024 * 1024;
+const NODE_SYSCTL = `# Written by cdktf: the collector's UDP socket buffer (its chart's recvBufferBytes) is capped here.\nnet.core.rmem_max = ${NODE_RECEIVE_BUFFER_MAX_BYTES}\n`;
+
 /** Reserved resources so system daemons and k3s itself survive pod memory pressure. */
 const KUBELET_CONFIG = stringify({
   apiVersion: "kubelet.config.k8s.io/v1beta1",
@@ -209,6 +221,7 @@ export function renderK3sUserData(props: K3sUserDataProps): string {
   const files: WriteFile[] = [
     plainFile(`${CONFIG_DIR}/config.yaml`, k3sConfig(props), "0600"),
     plainFile(`${CONFIG_DIR}/kubelet.config`, KUBELET_CONFIG),
+    plainFile("/etc/sysctl.d/90-collector-udp.conf", NODE_SYSCTL),
     encodedFile(`${CONFIG_DIR}/cluster-ca.crt`, props.clusterCaCertBase64, "0644"),
     encodedFile(`${CONFIG_DIR}/join-token`, props.joinTokenBase64),
     plainFile("/usr/local/sbin/k3s-bootstrap", k3sBootstrapScript(props.role, version, network), "0755"),
@@ -227,7 +240,8 @@ export function renderK3sUserData(props: K3sUserDataProps): string {
     sshAuthorizedKeys: props.sshAuthorizedKeys,
     packages: ["curl", "ca-certificates", "openssl", "open-iscsi", "nfs-common"],
     files,
-    runcmd: [["/usr/local/sbin/k3s-bootstrap"]],
+    // systemd-sysctl applies /etc/sysctl.d at every later boot; on the first, before k3s starts.
+    runcmd: [["sysctl", "--system"], ["/usr/local/sbin/k3s-bootstrap"]],
     ...(network.proxy ? { aptProxy: { http: network.proxy.http, https: network.proxy.https } } : {}),
   });
 }

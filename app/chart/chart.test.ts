@@ -65,7 +65,8 @@ describeWithTool(helm)("collector chart (real helm)", () => {
     COLLECTOR_SPOOL_DIR: "the data volume, /data",
     COLLECTOR_DUCKDB_PATH: "the data volume, /data",
     COLLECTOR_SPOOL_MAX_BYTES: "2 GiB of the pod's volume rides out a longer store outage",
-    COLLECTOR_RECV_BUFFER_BYTES: "a 4 MiB socket buffer for bursts (nodes raise net.core.rmem_max)",
+    COLLECTOR_RECV_BUFFER_BYTES:
+      "a 32 MiB socket buffer rides out the receiving thread's moments off the CPU (the k3s nodes raise net.core.rmem_max to it)",
     COLLECTOR_SHUTDOWN_TIMEOUT_MS: "drains within the pod's 30 s termination grace period",
     COLLECTOR_CLICKHOUSE_USER: "the collector's own ClickHouse user, not default",
   };

@@ -122,6 +122,12 @@ function statsdTemplates(perDatagram: number): string {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * The socket buffer the collector asks for: the chart's recvBufferBytes. The kernel caps it at
+ * net.core.rmem_max, which the k3s nodes raise to it and a bench box may not (the header says).
+ */
+const COLLECTOR_RECV_BUFFER_BYTES = 32 << 20;
+const RECV_BUFFER_CAP_BYTES = Number(readFileSync("/proc/sys/net/core/rmem_max", "utf8"));
 let compiledCollector: string | undefined;
 
 interface Receiver {
@@ -129,9 +135,11 @@ interface Receiver {
   /**
    * Events the receiver has counted once the trial's sending ended. The collector gets
    * VISIBILITY_GRACE_MS to store them: what its spool still holds after that is a store falling
-   * behind, and counts as not stored (the spool would hide it otherwise).
+   * behind, and counts as not stored (the spool would hide it otherwise). The collector also
+   * says what it received: sent − received is what the kernel dropped, received − stored what
+   * its store had not written yet.
    */
-  countAfterTrial(): Promise<number>;
+  countAfterTrial(): Promise<{ stored: number; received?: number; backlogBytes?: number }>;
   stop(): Promise<void>;
   readonly httpPort?: number;
 }
@@ -149,7 +157,7 @@ async function startCollector(store: StoreKind): Promise<Receiver> {
     args: [
       ...(store === "clickhouse" ? ["--store", "clickhouse", "--clickhouse-url", clickhouse!.url, "--clickhouse-database", database] : []),
       "--recv-buffer-bytes",
-      String(4 << 20),
+      String(COLLECTOR_RECV_BUFFER_BYTES),
       // One sender stands in for many players: lift the per-source limit, nothing else.
       "--source-events-per-second",
       "100000000",
@@ -171,7 +179,7 @@ async function startCollector(store: StoreKind): Promise<Receiver> {
       log(
         `          received ${quality.received.events}  accepted ${quality.accepted}  stored ${quality.stored}  spool backlog ${(quality.spool.backlogBytes / 1e6).toFixed(1)} MB`,
       );
-      return quality.stored;
+      return { stored: quality.stored, received: quality.received.events, backlogBytes: quality.spool.backlogBytes };
     },
     // Deleted at once: left behind, earlier trials' files (hundreds of MB by the end of a
     // sweep) were written back by the kernel during later trials, on the same two cores.
@@ -218,7 +226,7 @@ async function startStatsd(): Promise<Receiver> {
       for (;;) {
         await sleep(700);
         const count = Number(readFileSync(countFile, "utf8"));
-        if (count === previous) return count;
+        if (count === previous) return { stored: count };
         previous = count;
       }
     },
@@ -242,6 +250,10 @@ interface Trial {
   offered: number;
   sent: number;
   stored: number;
+  /** The collector's own count of events it read from the socket (statsd: not known). */
+  received?: number;
+  /** The collector's spool backlog when counted: written to disk, not yet stored. */
+  backlogBytes?: number;
   ratio: number;
   storedPerSecond: number;
 }
@@ -259,13 +271,15 @@ async function trial(sender: string, system: Trial["system"], perDatagram: numbe
     );
     const [, datagrams, seconds] = /sent=(\d+) seconds=([\d.]+)/.exec(output)!;
     const sent = Number(datagrams) * perDatagram;
-    const stored = await receiver.countAfterTrial();
+    const { stored, received, backlogBytes } = await receiver.countAfterTrial();
     const result = {
       system,
       perDatagram,
       offered: eventsPerSecond,
       sent,
       stored,
+      received,
+      backlogBytes,
       ratio: stored / sent,
       storedPerSecond: stored / Number(seconds),
     };
@@ -326,6 +340,14 @@ interface Visibility {
   invisible: number;
   /** Each run's own p99: the spread between runs. */
   runP99: number[];
+  /**
+   * Share of the marker phase the store spent writing (the consumer writes one batch at a time),
+   * pooled over the runs, and the mean write: a write's events wait for the write before them
+   * and for their own, so visibility follows these, and they say how near its ceiling this box's
+   * store ran at the load.
+   */
+  storeBusy: number;
+  meanWriteMs: number;
 }
 
 const quantile = (sorted: readonly number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -338,9 +360,13 @@ async function latency(sender: string, store: StoreKind, backgroundEventsPerSeco
   const pooled: number[] = [];
   const runP99: number[] = [];
   let invisible = 0;
+  const writing = { seconds: 0, writes: 0, wallSeconds: 0 };
   for (let run = 0; run < REPEATS; run++) {
     const result = await latencyRun(sender, store, backgroundEventsPerSecond);
     pooled.push(...result.samples);
+    writing.seconds += result.writing.seconds;
+    writing.writes += result.writing.writes;
+    writing.wallSeconds += result.writing.wallSeconds;
     runP99.push(
       quantile(
         [...result.samples].sort((a, b) => a - b),
@@ -350,7 +376,26 @@ async function latency(sender: string, store: StoreKind, backgroundEventsPerSeco
     invisible += result.invisible;
   }
   pooled.sort((a, b) => a - b);
-  return { p50: quantile(pooled, 0.5), p99: quantile(pooled, 0.99), samples: pooled.length, invisible, runP99 };
+  return {
+    p50: quantile(pooled, 0.5),
+    p99: quantile(pooled, 0.99),
+    samples: pooled.length,
+    invisible,
+    runP99,
+    storeBusy: writing.seconds / writing.wallSeconds,
+    meanWriteMs: (1000 * writing.seconds) / writing.writes,
+  };
+}
+
+/** The collector's store writes so far: their count and total seconds (collector_flush_duration_seconds). */
+async function storeWrites(httpPort: number): Promise<{ seconds: number; writes: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const value = (name: string) => {
+    const match = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
+    if (!match) throw new Error(`collector /metrics: no ${name}`);
+    return Number(match[1]);
+  };
+  return { seconds: value("collector_flush_duration_seconds_sum"), writes: value("collector_flush_duration_seconds_count") };
 }
 
 /** Send-to-API visibility: one marker stream at a time while a background load runs. */
@@ -358,7 +403,7 @@ async function latencyRun(
   sender: string,
   store: StoreKind,
   backgroundEventsPerSecond: number,
-): Promise<{ samples: number[]; invisible: number }> {
+): Promise<{ samples: number[]; invisible: number; writing: { seconds: number; writes: number; wallSeconds: number } }> {
   const receiver = await startCollector(store);
   const templates = join(work, "latency.tpl");
   writeFileSync(templates, collectorTemplates(6));
@@ -368,8 +413,10 @@ async function latencyRun(
   const socket = createSocket("udp4");
   const samples: number[] = [];
   let invisible = 0;
+  let writing = { seconds: 0, writes: 0, wallSeconds: 0 };
   try {
     await sleep(1000);
+    const [writesBefore, startedAt] = [await storeWrites(receiver.httpPort!), performance.now()];
     for (let index = 0; index < 100; index++) {
       const region = `latency-${index}`;
       const marker = {
@@ -410,13 +457,19 @@ async function latencyRun(
       // Five markers past 30 s say enough; the rest would take minutes each.
       if (invisible >= 5) break;
     }
+    const writesAfter = await storeWrites(receiver.httpPort!);
+    writing = {
+      seconds: writesAfter.seconds - writesBefore.seconds,
+      writes: writesAfter.writes - writesBefore.writes,
+      wallSeconds: (performance.now() - startedAt) / 1000,
+    };
   } finally {
     socket.close();
     load.kill("SIGKILL");
     await receiver.stop();
   }
   if (invisible) log(`latency on ${store}: ${invisible} markers not visible within 30 s (counted as 30 s)`);
-  return { samples, invisible };
+  return { samples, invisible, writing };
 }
 
 interface SoakSample {
@@ -521,7 +574,7 @@ async function main(): Promise<void> {
     clickhouse = await startClickHouse(binary, { nice: Number(options.clickhouseNice) });
   }
   log(
-    `bench: ${SECONDS} s per trial, rates ${RATES.join(", ")} events/s, target ≥ ${TARGET * 100} % stored, stores ${STORES.join(", ")}${STORES.includes("clickhouse") ? ` (clickhouse-server at nice ${options.clickhouseNice})` : ""}, collector flags: ${options.collectorArgs || "(defaults)"}`,
+    `bench: ${SECONDS} s per trial, rates ${RATES.join(", ")} events/s, target ≥ ${TARGET * 100} % stored, stores ${STORES.join(", ")}${STORES.includes("clickhouse") ? ` (clickhouse-server at nice ${options.clickhouseNice})` : ""}, collector flags: ${options.collectorArgs || "(defaults)"}, socket buffer ${COLLECTOR_RECV_BUFFER_BYTES / 2 ** 20} MiB asked, net.core.rmem_max ${(RECV_BUFFER_CAP_BYTES / 2 ** 20).toFixed(1)} MiB`,
   );
   const results: Record<string, { trials: Trial[]; best?: Trial; bounded: boolean }> = {};
   for (const perDatagram of PACKINGS) {
@@ -555,7 +608,7 @@ async function main(): Promise<void> {
     "",
     ...STORES.filter((store) => visibility[store]).map(
       (store) =>
-        `Visibility on ${store} (send → in the API) with a background load of ${LATENCY_LOAD} events/s (6 per datagram, 60 s), ${visibility[store].samples} markers in ${visibility[store].runP99.length} runs: p50 ${visibility[store].p50.toFixed(0)} ms, p99 ${visibility[store].p99.toFixed(0)} ms (runs' own p99: ${visibility[store].runP99.map((p) => p.toFixed(0)).join(", ")} ms)${visibility[store].invisible ? ` (${visibility[store].invisible} not visible within 30 s)` : ""}.`,
+        `Visibility on ${store} (send → in the API) with a background load of ${LATENCY_LOAD} events/s (6 per datagram, 60 s), ${visibility[store].samples} markers in ${visibility[store].runP99.length} runs: p50 ${visibility[store].p50.toFixed(0)} ms, p99 ${visibility[store].p99.toFixed(0)} ms (runs' own p99: ${visibility[store].runP99.map((p) => p.toFixed(0)).join(", ")} ms); the store wrote ${(100 * visibility[store].storeBusy).toFixed(0)} % of the time, ${visibility[store].meanWriteMs.toFixed(0)} ms a write${visibility[store].invisible ? ` (${visibility[store].invisible} not visible within 30 s)` : ""}.`,
     ),
     ...(soaks.length
       ? [
@@ -595,6 +648,8 @@ async function main(): Promise<void> {
         seconds: SECONDS,
         stores: STORES,
         clickhouseNice: Number(options.clickhouseNice),
+        recvBufferBytes: COLLECTOR_RECV_BUFFER_BYTES,
+        recvBufferCapBytes: RECV_BUFFER_CAP_BYTES,
         results,
         visibility,
         soaks,

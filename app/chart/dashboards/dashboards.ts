@@ -86,6 +86,15 @@ export const COLLECTOR_PANELS: ReadonlyArray<{ title: string; unit: string; quer
     ],
   },
   {
+    // The consumer writes one batch at a time, so the seconds spent writing per second are the
+    // store's busy share. An event waits for the write before its own and for its own, and those
+    // writes lengthen as the share nears 1: visibility suffers before any backlog shows.
+    title: "Store busy share",
+    unit: "percentunit",
+    description: "Share of the time each pod spends writing to its store. Near 100 %, writes lengthen and events take longer to show.",
+    queries: [{ expr: `max by (pod) (${rate("collector_flush_duration_seconds_sum")})`, legend: "{{pod}}" }],
+  },
+  {
     title: "Store write errors",
     unit: "short",
     description: "Failed batch writes (retried from the spool).",

@@ -1,5 +1,6 @@
 import { createSocket, type Socket } from "node:dgram";
-import pino from "pino";
+import { readFileSync } from "node:fs";
+import pino, { type Logger } from "pino";
 import { UDP_RECEIVERS, UdpSource, type UdpReceiver } from "./udp-source";
 
 const silent = pino({ level: "silent" });
@@ -11,13 +12,13 @@ interface Received {
 }
 
 /** A source on a free loopback port that copies out every datagram it is handed. */
-async function listen(receiver: UdpReceiver, hosts: string[], options: { port?: number; recvBufferBytes?: number } = {}) {
+async function listen(receiver: UdpReceiver, hosts: string[], options: { port?: number; recvBufferBytes?: number; log?: Logger } = {}) {
   const received: Received[] = [];
   const source = new UdpSource(
     { hosts, port: options.port ?? 0, receiver, maxDatagramBytes: MAX_DATAGRAM, recvBufferBytes: options.recvBufferBytes },
     // The batch receiver reuses its buffer: copy now, as the ingest pipeline does.
     { handleDatagram: (buffer, from, start, end) => void received.push({ payload: buffer.toString("latin1", start, end), from }) },
-    silent,
+    options.log ?? silent,
   );
   await source.start();
   return { source, received };
@@ -101,6 +102,25 @@ describe.each(UDP_RECEIVERS)("UdpSource with the %s receiver", (receiver) => {
     } finally {
       await source.stop();
     }
+  });
+
+  // Linux net/core/sock.c (SO_RCVBUF): the request is capped at sysctl_rmem_max and stored doubled, as getsockopt reports it.
+  it("warns when the kernel caps the receive buffer below the request (net.core.rmem_max)", async () => {
+    const logged: Array<{ level: number; msg: string; requestedRecvBuffer?: number; grantedRecvBuffer?: number }> = [];
+    const log = pino({ level: "info" }, { write: (line: string) => void logged.push(JSON.parse(line)) });
+    const rmemMax = Number(readFileSync("/proc/sys/net/core/rmem_max", "utf8"));
+    const within = await listen(receiver, ["127.0.0.1"], { recvBufferBytes: rmemMax, log });
+    await within.source.stop();
+    expect(logged.filter((entry) => entry.level === 40)).toEqual([]);
+    const beyond = await listen(receiver, ["127.0.0.1"], { recvBufferBytes: rmemMax * 2, log });
+    await beyond.source.stop();
+    expect(logged.filter((entry) => entry.level === 40)).toEqual([
+      expect.objectContaining({
+        msg: expect.stringMatching(/capped.*net\.core\.rmem_max/),
+        requestedRecvBuffer: rmemMax * 2,
+        grantedRecvBuffer: rmemMax,
+      }),
+    ]);
   });
 
   it("stops handing over datagrams once stopped, and frees the port", async () => {

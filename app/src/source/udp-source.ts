@@ -82,6 +82,16 @@ export class UdpSource {
         },
         "listening for UDP events",
       );
+      // Linux grants twice the request (its bookkeeping), capped at net.core.rmem_max; a capped
+      // buffer overflows in bursts the setting was sized for, and nothing else would say so.
+      const requested = this.options.recvBufferBytes;
+      const granted = process.platform === "linux" ? socket.recvBufferBytes / 2 : socket.recvBufferBytes;
+      if (requested !== undefined && granted < requested) {
+        this.log.warn(
+          { host, requestedRecvBuffer: requested, grantedRecvBuffer: granted },
+          "the kernel capped the UDP receive buffer below recvBufferBytes: raise net.core.rmem_max on the node",
+        );
+      }
     }
     if (this.sockets.length === 0) throw new Error("no UDP socket could be bound");
   }
