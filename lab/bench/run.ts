@@ -9,8 +9,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
+import { parse } from "yaml";
 import { startClickHouse, type RunningClickHouse } from "../../test-support/clickhouse";
 import { compileCollector, freePort, spawnCollector } from "../../test-support/collector-process";
+import { metric } from "../../test-support/collector/durability";
 import { benchEvent } from "./bench-event";
 import { renderChart, type Series } from "./svg-chart";
 
@@ -126,7 +128,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * The socket buffer the collector asks for: the chart's recvBufferBytes. The kernel caps it at
  * net.core.rmem_max, which the k3s nodes raise to it and a bench box may not (the header says).
  */
-const COLLECTOR_RECV_BUFFER_BYTES = 32 << 20;
+const COLLECTOR_RECV_BUFFER_BYTES = (
+  parse(readFileSync(join(__dirname, "..", "..", "app", "chart", "values.yaml"), "utf8")) as { collector: { recvBufferBytes: number } }
+).collector.recvBufferBytes;
 const RECV_BUFFER_CAP_BYTES = Number(readFileSync("/proc/sys/net/core/rmem_max", "utf8"));
 let compiledCollector: string | undefined;
 
@@ -389,13 +393,11 @@ async function latency(sender: string, store: StoreKind, backgroundEventsPerSeco
 
 /** The collector's store writes so far: their count and total seconds (collector_flush_duration_seconds). */
 async function storeWrites(httpPort: number): Promise<{ seconds: number; writes: number }> {
-  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-  const value = (name: string) => {
-    const match = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
-    if (!match) throw new Error(`collector /metrics: no ${name}`);
-    return Number(match[1]);
+  const base = `http://127.0.0.1:${httpPort}`;
+  return {
+    seconds: await metric(base, "collector_flush_duration_seconds_sum"),
+    writes: await metric(base, "collector_flush_duration_seconds_count"),
   };
-  return { seconds: value("collector_flush_duration_seconds_sum"), writes: value("collector_flush_duration_seconds_count") };
 }
 
 /** Send-to-API visibility: one marker stream at a time while a background load runs. */
