@@ -89,6 +89,7 @@ export class Collector {
               path: config.duckdbPath,
               threads: config.duckdbThreads,
               checkpointMegabytes: config.duckdbCheckpointMegabytes,
+              rowGroupSize: config.duckdbRowGroupSize,
               knownStreams: config.duckdbKnownStreams,
             }),
         nice: config.storeNice,

@@ -16,6 +16,8 @@ describe("collector config", () => {
     [{ spoolReadyMaxRatio: "1.5" }, /spoolReadyMaxRatio: .*<=1 \(got "1.5"\)/],
     [{ logLevel: "loud" }, /logLevel: .*\(got "loud"\)/],
     [{ dedupeMaxEntries: "100000000" }, /dedupeMaxEntries: Too big: .*\(got "100000000"\)/],
+    [{ duckdbRowGroupSize: "10000" }, /duckdbRowGroupSize: .*multiple of 2048 \(got "10000"\)/],
+    [{ duckdbRowGroupSize: "245760" }, /duckdbRowGroupSize: Too big: .*\(got "245760"\)/],
     [{ udpPrt: 1 }, /Unrecognized key: "udpPrt"/],
     [{ store: "clickhouse" }, /clickhouseUrl: is required when store is clickhouse/],
     [{ store: "postgres" }, /store: .*\(got "postgres"\)/],

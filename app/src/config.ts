@@ -36,7 +36,7 @@ export const collectorConfigSchema = z
       .max(64 * 1024 * 1024)
       .default(2_000_000)
       .describe("most ids remembered; 16 bytes each, allocated up front, count rounded up to a power of two"),
-    // At least one DuckDB row group (122 880 rows), written straight into the file (docs/adr/0010).
+    // Several DuckDB row groups, written straight into the file when the store is behind (docs/adr/0010, 0017).
     batchSize: positive.default(131_072).describe("most events per store write (reached only when the store is behind)"),
     flushIntervalMs: positive.default(200).describe("longest wait before a store write while events are waiting"),
     storeRetryBaseMs: positive.default(200).describe("first wait after a failed store write; doubles up to 30 s"),
@@ -66,6 +66,15 @@ export const collectorConfigSchema = z
     duckdbThreads: positive.default(1).describe("DuckDB worker threads; more speed up big queries but compete with UDP receive"),
     // docs/adr/0005.
     duckdbCheckpointMegabytes: positive.optional().describe("WAL size in MiB that triggers a DuckDB checkpoint (unset: the store's 32)"),
+    // docs/adr/0017. DuckDB refuses other sizes: not a multiple of its 2 048-row vector, or above
+    // 122 880 with the default storage version (both checked against DuckDB 1.5.6).
+    duckdbRowGroupSize: positive
+      .multipleOf(2048)
+      .max(122_880)
+      .optional()
+      .describe(
+        "rows per DuckDB row group, a multiple of 2 048 up to 122 880; a write of at least this many skips the WAL (unset: 16 384)",
+      ),
     // docs/adr/0013.
     duckdbKnownStreams: positive
       .optional()

@@ -15,6 +15,7 @@ import { compileCollector, freePort, spawnCollector } from "../../test-support/c
 import { metric } from "../../test-support/collector/durability";
 import { benchEvent } from "./bench-event";
 import { renderChart, type Series } from "./svg-chart";
+import { quantile } from "./quantile";
 
 const options = new Command()
   .option("--seconds <n>", "length of each trial", "5")
@@ -353,8 +354,6 @@ interface Visibility {
   storeBusy: number;
   meanWriteMs: number;
 }
-
-const quantile = (sorted: readonly number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
 /**
  * Visibility over --repeats runs of 100 markers each, pooled: one run's p99 is its second-worst

@@ -2,9 +2,10 @@
  * Does the DuckDB store's write cost grow with what it holds? Writes the bench's event mix
  * (benchEvent: one new playback in twelve crosses the stream threshold) straight into a
  * DuckDbStore on a file, batch after batch, and prints the rows per second and the time in each
- * statement for every `--every` rows. Not a test: run it with `npm run bench:store-growth`.
+ * statement for every `--every` rows, with the slowest writes and the file's size at the end. Not a
+ * test: run it with `npm run bench:store-growth`.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
@@ -12,15 +13,18 @@ import type { DuckDBConnection } from "@duckdb/node-api";
 import { spooledLinesOf } from "../../app/src/store/committing-sink";
 import { DuckDbStore } from "../../app/src/store/duckdb-store";
 import { benchEvent } from "./bench-event";
+import { quantile } from "./quantile";
 
 const options = new Command()
   .option("--rows <n>", "rows to write in all", "16000000")
   .option("--batch <n>", "rows per batch (the collector writes up to batchSize)", "20000")
   .option("--every <n>", "report every this many rows", "2000000")
+  .option("--row-group-size <n>", "the store's rowGroupSize (unset: its default)")
   .parse()
-  .opts<{ rows: string; batch: string; every: string }>();
+  .opts<{ rows: string; batch: string; every: string; rowGroupSize?: string }>();
 
 const [ROWS, BATCH, EVERY] = [Number(options.rows), Number(options.batch), Number(options.every)];
+const ROW_GROUP_SIZE = options.rowGroupSize === undefined ? undefined : Number(options.rowGroupSize);
 
 /** Time spent per statement, keyed by its first words: which statement grows. */
 function timeStatements(connection: DuckDBConnection): Map<string, number> {
@@ -42,26 +46,36 @@ function timeStatements(connection: DuckDBConnection): Map<string, number> {
 
 async function main(): Promise<void> {
   const directory = mkdtempSync(join(tmpdir(), "store-growth-"));
-  const store = await DuckDbStore.open({ path: join(directory, "growth.duckdb") });
+  const path = join(directory, "growth.duckdb");
+  const store = await DuckDbStore.open({ path, rowGroupSize: ROW_GROUP_SIZE });
   await store.migrate();
   const spent = timeStatements((store as unknown as { connection: DuckDBConnection }).connection);
   const t = Date.now();
   let [n, position, reported, windowStarted] = [0, 0, 0, performance.now()];
+  const writes: number[] = [];
   while (n < ROWS) {
     const lines: string[] = [];
     for (let i = 0; i < BATCH; i++, n++) lines.push(JSON.stringify(benchEvent(n, t, `growth-${n}`)));
     const spooled = spooledLinesOf(lines);
+    const writeStarted = performance.now();
     await store.writeLines(spooled, { spool: "growth", from: position, to: position + spooled.text.length });
+    writes.push(performance.now() - writeStarted);
     position += spooled.text.length;
     if (n - reported >= EVERY) {
       const seconds = (performance.now() - windowStarted) / 1000;
       const statements = [...spent].map(([sql, ms]) => `${sql}: ${(ms / 1000).toFixed(1)} s`).join(" | ");
-      process.stdout.write(`${(n / 1e6).toFixed(0)} M rows: ${Math.round((n - reported) / seconds / 1000)}k rows/s | ${statements}\n`);
+      const sorted = writes.sort((a, b) => a - b);
+      const slowest = `writes p50 ${quantile(sorted, 0.5).toFixed(0)} ms, p90 ${quantile(sorted, 0.9).toFixed(0)}, max ${quantile(sorted, 1).toFixed(0)}`;
+      process.stdout.write(
+        `${(n / 1e6).toFixed(0)} M rows: ${Math.round((n - reported) / seconds / 1000)}k rows/s | ${slowest} | ${statements}\n`,
+      );
       [reported, windowStarted] = [n, performance.now()];
       spent.clear();
+      writes.length = 0;
     }
   }
   await store.close();
+  process.stdout.write(`file: ${(statSync(path).size / 2 ** 20).toFixed(0)} MiB after ${(n / 1e6).toFixed(1)} M rows\n`);
   rmSync(directory, { recursive: true, force: true });
 }
 

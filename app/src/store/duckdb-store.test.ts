@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { queryDuckDb } from "../../../test-support/collector/durability";
-import { DuckDbStore, SpoolPositionMismatch } from "./duckdb-store";
+import { DuckDbStore, SpoolPositionMismatch, type DuckDbStoreOptions } from "./duckdb-store";
 import { spooledLinesOf } from "./committing-sink";
 
 let store: DuckDbStore;
@@ -128,28 +128,48 @@ describe("DuckDB parsing wire lines itself", () => {
   });
 });
 
-describe("DuckDB checkpoints", () => {
-  /** The WAL's size after three 20 000-event batches, with the store open. */
-  async function walBytesAfterWrites(checkpointMegabytes?: number): Promise<number> {
-    const path = join(mkdtempSync(join(tmpdir(), "duckdb-checkpoint-")), "store.duckdb");
-    const store = await DuckDbStore.open({ path, checkpointMegabytes });
+describe("DuckDB checkpoints and row groups", () => {
+  /** The WAL's size after `batches` writes of `events` events each, with the store open. */
+  async function walBytesAfterWrites(options: Omit<DuckDbStoreOptions, "path">, batches: number, events: number): Promise<number> {
+    // An apostrophe in the path: the file is attached by a quoted name.
+    const path = join(mkdtempSync(join(tmpdir(), "duckdb-checkpoint-")), "the collector's store.duckdb");
+    const store = await DuckDbStore.open({ path, ...options });
     await store.migrate();
     const t = Date.now();
-    for (let batch = 0; batch < 3; batch++)
+    for (let batch = 0; batch < batches; batch++)
       await store.writeLines(
-        spooledLinesOf(Array.from({ length: 20_000 }, (_, index) => JSON.stringify(sampleEvent({ id: `c-${batch}-${index}`, t })))),
+        spooledLinesOf(Array.from({ length: events }, (_, index) => JSON.stringify(sampleEvent({ id: `c-${batch}-${index}`, t })))),
       );
     const bytes = existsSync(`${path}.wal`) ? statSync(`${path}.wal`).size : 0;
+    expect(await store.countEvents()).toBe(batches * events);
     await store.close();
     return bytes;
   }
 
   it("checkpoints at checkpointMegabytes of WAL, and by default lets the WAL grow past 4 MiB first", async () => {
-    // Each checkpoint compresses the row group ingest appends to again; fewer of them cost less CPU.
-    const [small, byDefault] = [await walBytesAfterWrites(1), await walBytesAfterWrites()];
+    // Each checkpoint compresses the rows the WAL holds again; fewer of them cost less CPU.
+    // Batches below the row group size go through the WAL.
+    const [small, byDefault] = [await walBytesAfterWrites({ checkpointMegabytes: 1 }, 6, 10_000), await walBytesAfterWrites({}, 6, 10_000)];
     expect(small).toBeLessThan(2 * 1024 * 1024);
     expect(byDefault).toBeGreaterThan(4 * 1024 * 1024);
   }, 60_000);
+
+  it("writes a batch of at least rowGroupSize rows straight into the file, not through the WAL", async () => {
+    // duckdb src/storage/local_storage.cpp, LocalStorage::Flush: a transaction's appends of at least
+    // the row group size to a table that holds rows are merged as written row groups; fewer are
+    // appended row by row, which the WAL logs.
+    const [byDefault, duckDbsOwn] = [
+      await walBytesAfterWrites({}, 3, 20_000),
+      await walBytesAfterWrites({ rowGroupSize: 122_880 }, 3, 20_000),
+    ];
+    expect(byDefault).toBeLessThan(1024 * 1024);
+    expect(duckDbsOwn).toBeGreaterThan(4 * 1024 * 1024);
+  }, 60_000);
+
+  it("refuses a row group size DuckDB cannot use, naming it", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "duckdb-row-group-")), "store.duckdb");
+    await expect(DuckDbStore.open({ path, rowGroupSize: 10_000 })).rejects.toThrow(/row group size: 10000/);
+  });
 });
 
 describe("DuckDB streams", () => {
