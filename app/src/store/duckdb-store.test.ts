@@ -166,6 +166,27 @@ describe("DuckDB checkpoints and row groups", () => {
     expect(duckDbsOwn).toBeGreaterThan(4 * 1024 * 1024);
   }, 60_000);
 
+  it("opens a file written with DuckDB's own row groups (before this store's) and keeps writing to it", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "duckdb-row-group-")), "store.duckdb");
+    const batch = (name: string) =>
+      spooledLinesOf(Array.from({ length: 20_000 }, (_, index) => JSON.stringify(sampleEvent({ id: `${name}-${index}` }))));
+    const before = await DuckDbStore.open({ path, rowGroupSize: 122_880 });
+    await before.migrate();
+    await before.writeLines(batch("before"), { spool: "upgrade", from: 0, to: 1 });
+    await before.close();
+    const after = await DuckDbStore.open({ path });
+    try {
+      await after.migrate();
+      expect(await after.committedPosition("upgrade")).toBe(1);
+      await after.writeLines(batch("after"), { spool: "upgrade", from: 1, to: 2 });
+      expect(await after.countEvents()).toBe(40_000);
+    } finally {
+      await after.close();
+    }
+    const [row] = await queryDuckDb(path, "SELECT count(*) AS n, count(DISTINCT id) AS ids FROM events");
+    expect([Number(row.n), Number(row.ids)]).toEqual([40_000, 40_000]);
+  }, 60_000);
+
   it("refuses a row group size DuckDB cannot use, naming it", async () => {
     const path = join(mkdtempSync(join(tmpdir(), "duckdb-row-group-")), "store.duckdb");
     await expect(DuckDbStore.open({ path, rowGroupSize: 10_000 })).rejects.toThrow(/row group size: 10000/);
