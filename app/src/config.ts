@@ -67,13 +67,13 @@ export const collectorConfigSchema = z
     // docs/adr/0005.
     duckdbCheckpointMegabytes: positive.optional().describe("WAL size in MiB that triggers a DuckDB checkpoint (unset: the store's 32)"),
     // docs/adr/0017. DuckDB refuses other sizes: not a multiple of its 2 048-row vector, or above
-    // 122 880 with the default storage version (both checked against DuckDB 1.5.6).
+    // 122 880 with the default storage version (duckdb-store.test.ts checks both against the engine).
     duckdbRowGroupSize: positive
       .multipleOf(2048)
       .max(122_880)
       .optional()
       .describe(
-        "rows per DuckDB row group, a multiple of 2 048 up to 122 880; a write of at least this many skips the WAL (unset: 16 384)",
+        "rows per DuckDB row group, a multiple of 2 048 up to 122 880; a write of at least this many skips the WAL (unset: DuckDB's 122 880)",
       ),
     // docs/adr/0013.
     duckdbKnownStreams: positive
