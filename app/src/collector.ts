@@ -91,6 +91,7 @@ export class Collector {
               checkpointMegabytes: config.duckdbCheckpointMegabytes,
               rowGroupSize: config.duckdbRowGroupSize,
               knownStreams: config.duckdbKnownStreams,
+              allocatorDecayMs: config.duckdbAllocatorDecayMs,
             }),
         nice: config.storeNice,
       });

@@ -18,6 +18,7 @@ describe("collector config", () => {
     [{ dedupeMaxEntries: "100000000" }, /dedupeMaxEntries: Too big: .*\(got "100000000"\)/],
     [{ duckdbRowGroupSize: "10000" }, /duckdbRowGroupSize: .*multiple of 2048 \(got "10000"\)/],
     [{ duckdbRowGroupSize: "245760" }, /duckdbRowGroupSize: Too big: .*\(got "245760"\)/],
+    [{ duckdbAllocatorDecayMs: "-2" }, /duckdbAllocatorDecayMs: Too small: .*\(got "-2"\)/],
     [{ udpPrt: 1 }, /Unrecognized key: "udpPrt"/],
     [{ store: "clickhouse" }, /clickhouseUrl: is required when store is clickhouse/],
     [{ store: "postgres" }, /store: .*\(got "postgres"\)/],

@@ -42,6 +42,10 @@ export interface CollectorAddon {
   setThreadPoolNice(nice: number, poolSize: number): Promise<{ threads: number; error: string | null }>;
   /** See app/native/malloc_tuning.c. */
   setMallocThresholds(mmapThresholdBytes: number, trimThresholdBytes: number): boolean;
+  /** See app/native/duckdb_allocator.c. */
+  setDuckDbAllocatorDecay(
+    decayMs: number,
+  ): { library: string; configuredMs: number; appliedMs: number; arenas: number } | { error: string };
 }
 
 export const ADDON_PATH = join(__dirname, "..", "native", "build", "Release", "collector_native.node");

@@ -30,3 +30,30 @@ export function retainFreedMemory(retainMegabytes: number, log: Logger): void {
   if (applied) log.info({ ...thresholds }, "large freed blocks stay in the heap for reuse");
   else log.warn({ ...thresholds }, "the C library is not glibc or refused the malloc thresholds; large blocks are mapped afresh each time");
 }
+
+/** What keepDuckDbFreedMemory found and set. */
+export interface DuckDbAllocatorDecay {
+  /** The DuckDB library whose allocator was set. */
+  readonly library: string;
+  /** The decay DuckDB configured its allocator with (1 000 ms in DuckDB 1.5.6). */
+  readonly configuredMs: number;
+  /** The decay read back from the allocator's first arena after setting it. */
+  readonly appliedMs: number;
+  /** Arenas set (those not created yet take it as their default). */
+  readonly arenas: number;
+}
+
+/**
+ * How long DuckDB's bundled allocator (jemalloc) keeps freed pages for reuse before it hands
+ * them back to the system; -1 keeps them. Process-wide: every DuckDB database in the process
+ * shares the allocator. DuckDB's own 1 s (in 1.5.6) made a share of each store write's tens of MiB fresh
+ * pages, each a page fault (see app/native/duckdb_allocator.c, docs/adr/0018). Call it once
+ * DuckDB is loaded; throws naming the setting when the addon or DuckDB's jemalloc is missing.
+ */
+export function keepDuckDbFreedMemory(decayMs: number): DuckDbAllocatorDecay {
+  if (!Number.isInteger(decayMs) || decayMs < -1 || decayMs > 3_600_000)
+    throw new RangeError(`duckdbAllocatorDecayMs must be an integer -1..3600000 (got ${decayMs})`);
+  const result = loadAddon("duckdbAllocatorDecayMs (unset it to keep DuckDB's own)").setDuckDbAllocatorDecay(decayMs);
+  if ("error" in result) throw new Error(`duckdbAllocatorDecayMs ${decayMs}: ${result.error}`);
+  return result;
+}

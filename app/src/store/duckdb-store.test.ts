@@ -198,6 +198,17 @@ describe("DuckDB checkpoints and row groups", () => {
   });
 });
 
+describe("DuckDB's allocator", () => {
+  // The setting is process-wide: the valid case sets DuckDB 1.5.6's own 1 000 ms, so the tests
+  // after it in this worker run as they would have (process-memory.test.ts covers the effect).
+  it("is set on open when allocatorDecayMs is given, and a bad value fails the open naming the setting", async () => {
+    await (await DuckDbStore.open({ path: ":memory:", allocatorDecayMs: 1000 })).close();
+    await expect(DuckDbStore.open({ path: ":memory:", allocatorDecayMs: -2 })).rejects.toThrow(
+      /duckdb store :memory: .*duckdbAllocatorDecayMs must be an integer -1\.\.3600000 \(got -2\)/,
+    );
+  });
+});
+
 describe("DuckDB streams", () => {
   // Each playback's row is its earliest qualifying event, whatever order its events arrive in,
   // whether the store still remembers the playback (knownStreams: 3 forgets nearly all) or was

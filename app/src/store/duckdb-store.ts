@@ -8,6 +8,7 @@ import type { Store } from "./store";
 import { SqlInsightQueries } from "./sql-insight-queries";
 import { LineEncoder, storedFieldsOf } from "./line-encoder";
 import { KnownStreams } from "./known-streams";
+import { keepDuckDbFreedMemory } from "../process-memory";
 
 /** A wire field's DuckDB column type. */
 const duckDbType = (field: EventField): "VARCHAR" | "BIGINT" => (field.kind === "count" ? "BIGINT" : "VARCHAR");
@@ -101,6 +102,14 @@ export interface DuckDbStoreOptions {
    * 384 MiB bound; so 16 384 is a measured option, not the default.
    */
   readonly rowGroupSize?: number;
+  /**
+   * How long DuckDB's allocator keeps freed memory for reuse before handing it back to the
+   * system, in ms; -1 keeps it (default: untouched, DuckDB's own 1 000 in 1.5.6). Process-wide:
+   * DuckDB's allocator is shared by every database in the process. A store write allocates and
+   * frees tens of MiB a few times a second; with DuckDB's 1 s a share of it came back as fresh pages,
+   * each a page fault (docs/adr/0018). Needs the collector's native addon.
+   */
+  readonly allocatorDecayMs?: number;
 }
 
 const DEFAULT_CHECKPOINT_MEGABYTES = 32;
@@ -149,6 +158,8 @@ export class DuckDbStore implements Store {
     const [writer, reader] = [await instance.connect(), await instance.connect()];
     const rowGroupSize = options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE;
     try {
+      // DuckDB's library is loaded by now, so its allocator can be found.
+      if (options.allocatorDecayMs !== undefined) keepDuckDbFreedMemory(options.allocatorDecayMs);
       await writer.run(`ATTACH '${options.path.replaceAll("'", "''")}' AS store (ROW_GROUP_SIZE ${rowGroupSize})`);
       for (const connection of [writer, reader]) await connection.run("USE store");
     } catch (error) {
