@@ -70,7 +70,10 @@ export async function sendEvents(collector: Collector, events: readonly Playback
   }
   await client.close();
   await waitFor(() => collector.stats.events >= events.length, 10_000, `${events.length} events to arrive`);
-  await collector.flush();
+  // 30 s, not flush's 10: with the rest of the suite saturating the box, the store's threads
+  // (nice 10) can wait that long for a core. A store that still has not taken them says so here.
+  if (!(await collector.flush(30_000)))
+    throw new Error(`the store took ${collector.stats.storedEvents} of ${collector.stats.accepted} accepted events within 30 s`);
 }
 
 export async function getJson<T = unknown>(collector: Collector, path: string): Promise<{ status: number; body: T }> {

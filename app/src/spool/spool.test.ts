@@ -82,6 +82,25 @@ describe("spool segments", () => {
     spool.close();
   });
 
+  it("reads every batch into the same memory: a batch's text holds until the next read", () => {
+    const dir = temporarySpoolDir();
+    const spool = open(dir, { segmentBytes: 1 << 16 });
+    spool.append(linesOf(1, 5));
+    const middle = spool.end;
+    spool.append(linesOf(2, 5));
+    const reader = new SpoolReader(dir);
+    const first = reader.read(0, middle, 100);
+    const firstText = first.lines.text.toString("utf8");
+    expect(splitSpooledLines(first.lines)).toEqual(linesOf(1, 5));
+    const second = reader.read(first.to, spool.end, 100);
+    expect(splitSpooledLines(second.lines)).toEqual(linesOf(2, 5));
+    // No fresh block per batch (docs/adr/0018): the first batch's bytes were written over.
+    expect(second.lines.text.buffer).toBe(first.lines.text.buffer);
+    expect(first.lines.text.toString("utf8")).not.toBe(firstText);
+    reader.close();
+    spool.close();
+  });
+
   it("keeps its id and end position across a reopen", () => {
     const dir = temporarySpoolDir();
     const first = open(dir);
