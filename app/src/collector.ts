@@ -91,7 +91,7 @@ export class Collector {
               checkpointMegabytes: config.duckdbCheckpointMegabytes,
               rowGroupSize: config.duckdbRowGroupSize,
               knownStreams: config.duckdbKnownStreams,
-              allocatorDecayMs: config.duckdbAllocatorDecayMs,
+              allocatorDecayMs: config.duckdbAllocatorDecayMs === "duckdb" ? undefined : config.duckdbAllocatorDecayMs,
             }),
         nice: config.storeNice,
       });

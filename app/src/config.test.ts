@@ -19,12 +19,19 @@ describe("collector config", () => {
     [{ duckdbRowGroupSize: "10000" }, /duckdbRowGroupSize: .*multiple of 2048 \(got "10000"\)/],
     [{ duckdbRowGroupSize: "245760" }, /duckdbRowGroupSize: Too big: .*\(got "245760"\)/],
     [{ duckdbAllocatorDecayMs: "-2" }, /duckdbAllocatorDecayMs: Too small: .*\(got "-2"\)/],
+    [{ duckdbAllocatorDecayMs: "never" }, /duckdbAllocatorDecayMs: Invalid input \(got "never"\)/],
     [{ udpPrt: 1 }, /Unrecognized key: "udpPrt"/],
     [{ store: "clickhouse" }, /clickhouseUrl: is required when store is clickhouse/],
     [{ store: "postgres" }, /store: .*\(got "postgres"\)/],
     [{ authRequired: "true" }, /authKeys: is required when authRequired is set/],
   ])("rejects %j naming the setting", (input, message) => {
     expect(() => parseCollectorConfig(input as never)).toThrow(message);
+  });
+
+  it("keeps DuckDB's freed memory unless told to leave DuckDB's allocator alone", () => {
+    expect(parseCollectorConfig({}).duckdbAllocatorDecayMs).toBe(-1);
+    expect(parseCollectorConfig({ duckdbAllocatorDecayMs: "duckdb" }).duckdbAllocatorDecayMs).toBe("duckdb");
+    expect(parseCollectorConfig({ duckdbAllocatorDecayMs: "30000" }).duckdbAllocatorDecayMs).toBe(30_000);
   });
 
   it("reads COLLECTOR_* variables", () => {

@@ -82,14 +82,11 @@ export const collectorConfigSchema = z
         "playbacks whose stored stream time DuckDB remembers, in two generations, to add streams without an upsert (unset: 100 000)",
       ),
     // docs/adr/0018. jemalloc's range: -1 (never hand back) or a decay in ms.
-    duckdbAllocatorDecayMs: z.coerce
-      .number()
-      .int()
-      .min(-1)
-      .max(3_600_000)
+    duckdbAllocatorDecayMs: z
+      .union([z.literal("duckdb"), z.coerce.number().int().min(-1).max(3_600_000)])
       .default(-1)
       .describe(
-        "ms DuckDB's allocator keeps freed memory for reuse before returning it to the system; -1 keeps it; DuckDB 1.5.6's own is 1 000",
+        "ms DuckDB's allocator keeps freed memory for reuse before returning it to the system; -1 keeps it; duckdb leaves DuckDB's own (1 000 in 1.5.6)",
       ),
     // docs/adr/0009.
     storeNice: z.coerce

@@ -53,7 +53,8 @@ export interface DuckDbAllocatorDecay {
 export function keepDuckDbFreedMemory(decayMs: number): DuckDbAllocatorDecay {
   if (!Number.isInteger(decayMs) || decayMs < -1 || decayMs > 3_600_000)
     throw new RangeError(`duckdbAllocatorDecayMs must be an integer -1..3600000 (got ${decayMs})`);
-  const result = loadAddon("duckdbAllocatorDecayMs (unset it to keep DuckDB's own)").setDuckDbAllocatorDecay(decayMs);
-  if ("error" in result) throw new Error(`duckdbAllocatorDecayMs ${decayMs}: ${result.error}`);
+  const result = loadAddon("duckdbAllocatorDecayMs (set it to duckdb to do without)").setDuckDbAllocatorDecay(decayMs);
+  if ("error" in result)
+    throw new Error(`duckdbAllocatorDecayMs ${decayMs}: ${result.error} (set it to duckdb to leave DuckDB's allocator as it is)`);
   return result;
 }
