@@ -32,7 +32,7 @@ const MAX_INITIAL_BATCH_BYTES = 64 * 1024 * 1024;
 /**
  * Reads records back from the spool's segment files, in order, from any record boundary, and
  * deletes the segments the store holds. It keeps an open file, a read buffer and the buffer of
- * the last batch's lines (as large as the largest batch, up to batchSize lines), so a long
+ * the last batch's lines (after a backlog 64 MiB, or the largest batch if larger), so a long
  * store outage costs disk, not memory.
  */
 export class SpoolReader {
