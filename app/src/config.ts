@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { DEFAULT_MAX_DATAGRAM_BYTES, MAX_DATAGRAM_BYTES } from "./protocol/event";
 import { DECODERS } from "./protocol/native-decode";
+import { MAX_DUCKDB_ALLOCATOR_DECAY_MS } from "./process-memory";
 import { UDP_RECEIVERS } from "./source/udp-source";
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -83,7 +84,7 @@ export const collectorConfigSchema = z
       ),
     // docs/adr/0018. jemalloc's range: -1 (never hand back) or a decay in ms.
     duckdbAllocatorDecayMs: z
-      .union([z.literal("duckdb"), z.coerce.number().int().min(-1).max(3_600_000)])
+      .union([z.literal("duckdb"), z.coerce.number().int().min(-1).max(MAX_DUCKDB_ALLOCATOR_DECAY_MS)])
       .default(-1)
       .describe(
         "ms DuckDB's allocator keeps freed memory for reuse before returning it to the system; -1 keeps it; duckdb leaves DuckDB's own (1 000 in 1.5.6)",

@@ -31,6 +31,9 @@ export function retainFreedMemory(retainMegabytes: number, log: Logger): void {
   else log.warn({ ...thresholds }, "the C library is not glibc or refused the malloc thresholds; large blocks are mapped afresh each time");
 }
 
+/** The longest decay keepDuckDbFreedMemory takes (an hour); -1 is the shortest, for never. */
+export const MAX_DUCKDB_ALLOCATOR_DECAY_MS = 3_600_000;
+
 /** What keepDuckDbFreedMemory found and set. */
 export interface DuckDbAllocatorDecay {
   /** The DuckDB library whose allocator was set. */
@@ -51,8 +54,8 @@ export interface DuckDbAllocatorDecay {
  * DuckDB is loaded; throws naming the setting when the addon or DuckDB's jemalloc is missing.
  */
 export function keepDuckDbFreedMemory(decayMs: number): DuckDbAllocatorDecay {
-  if (!Number.isInteger(decayMs) || decayMs < -1 || decayMs > 3_600_000)
-    throw new RangeError(`duckdbAllocatorDecayMs must be an integer -1..3600000 (got ${decayMs})`);
+  if (!Number.isInteger(decayMs) || decayMs < -1 || decayMs > MAX_DUCKDB_ALLOCATOR_DECAY_MS)
+    throw new RangeError(`duckdbAllocatorDecayMs must be an integer -1..${MAX_DUCKDB_ALLOCATOR_DECAY_MS} (got ${decayMs})`);
   const result = loadAddon("duckdbAllocatorDecayMs (set it to duckdb to do without)").setDuckDbAllocatorDecay(decayMs);
   if ("error" in result)
     throw new Error(`duckdbAllocatorDecayMs ${decayMs}: ${result.error} (set it to duckdb to leave DuckDB's allocator as it is)`);

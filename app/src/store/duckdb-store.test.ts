@@ -201,7 +201,7 @@ describe("DuckDB checkpoints and row groups", () => {
 describe("DuckDB's allocator", () => {
   // The setting is process-wide: the valid case sets DuckDB 1.5.6's own 1 000 ms, so the tests
   // after it in this worker run as they would have (process-memory.test.ts covers the effect).
-  it("is set on open when allocatorDecayMs is given, and a bad value fails the open naming the setting", async () => {
+  it("opens with allocatorDecayMs given, and a bad value reaches the allocator's check and fails the open naming the setting", async () => {
     await (await DuckDbStore.open({ path: ":memory:", allocatorDecayMs: 1000 })).close();
     await expect(DuckDbStore.open({ path: ":memory:", allocatorDecayMs: -2 })).rejects.toThrow(
       /duckdb store :memory: .*duckdbAllocatorDecayMs must be an integer -1\.\.3600000 \(got -2\)/,
