@@ -2,6 +2,7 @@ import { describeSpoolCommits } from "../../../test-support/collector/spool-comm
 import { describeStreamsAcrossBatches } from "../../../test-support/collector/stream-batches-suite";
 import { expectWireLinesStoredAsParsed } from "../../../test-support/collector/wire-lines";
 import { sampleEvent, seededRandom, sessionStart } from "../../../test-support/collector/events";
+import type { DuckDBConnection } from "@duckdb/node-api";
 import { existsSync, mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -196,6 +197,28 @@ describe("DuckDB checkpoints and row groups", () => {
     const path = join(mkdtempSync(join(tmpdir(), "duckdb-row-group-")), "store.duckdb");
     await expect(DuckDbStore.open({ path, rowGroupSize })).rejects.toThrow(message);
   });
+});
+
+describe("DuckDB's spill directory", () => {
+  it("is beside the store's file, where DuckDB puts a file database's, not in the working directory", async () => {
+    // duckdb src/main/config.cpp, SetDefaultTempDirectory: `<database path>.tmp` for a file,
+    // `.tmp` for an in-memory instance (the store's, which attaches the file).
+    const path = join(mkdtempSync(join(tmpdir(), "duckdb-spill-")), "store.duckdb");
+    const store = await DuckDbStore.open({ path });
+    try {
+      const { connection } = store as unknown as { connection: DuckDBConnection };
+      await connection.run("SET memory_limit = '64MB'");
+      // A sort of about 200 MB of rows: it spills.
+      const sorted = await connection.runAndReadAll(
+        "SELECT count(*) AS n FROM (SELECT i, md5(i::VARCHAR) AS h FROM range(3000000) t(i) ORDER BY h)",
+      );
+      expect(Number(sorted.getRows()[0][0])).toBe(3_000_000);
+      expect(existsSync(`${path}.tmp`)).toBe(true);
+      expect(existsSync(join(process.cwd(), ".tmp"))).toBe(false);
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
 });
 
 describe("DuckDB's allocator", () => {

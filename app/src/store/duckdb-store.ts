@@ -154,6 +154,11 @@ export class DuckDbStore implements Store {
       // checkpoint decompressed and compressed again nearly all rows since the last one: 5.7
       // instead of 3.9 µs of CPU per row. events is append-only, so there is nothing else to vacuum.
       max_vacuum_tasks: "0",
+      // Where a query or checkpoint that outgrows memory spills. DuckDB puts it beside a database
+      // file (`<file>.tmp`) but, for an in-memory instance like this one, in `./.tmp`: the
+      // container's working directory, on a read-only root (duckdb src/main/config.cpp,
+      // SetDefaultTempDirectory). So say the file's.
+      ...(options.path === ":memory:" ? {} : { temp_directory: `${options.path}.tmp` }),
     });
     const [writer, reader] = [await instance.connect(), await instance.connect()];
     const rowGroupSize = options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE;
