@@ -21,8 +21,13 @@ export async function quality(base: string): Promise<Quality> {
 }
 
 export async function metric(base: string, name: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const match = new RegExp(`^${name} (\\d+(?:\\.\\d+)?)$`, "m").exec(text);
+  return metricIn(await (await fetch(`${base}/metrics`)).text(), name);
+}
+
+/** One series' value in a scrape's text; `name` as exposed, labels included (`x_bucket{le="0.5"}`). */
+export function metricIn(text: string, name: string): number {
+  const series = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const match = new RegExp(`^${series} (\\d+(?:\\.\\d+)?)$`, "m").exec(text);
   if (!match) throw new Error(`metric ${name} not found`);
   return Number(match[1]);
 }

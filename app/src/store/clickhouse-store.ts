@@ -378,9 +378,9 @@ export class ClickHouseStore implements Store {
 
   /**
    * Every insert feeds six materialized views (the rollup and the insight tables); with
-   * parallel_view_processing the server fills them at once, one thread each, rather than one
-   * after another. A Distributed table would otherwise queue the rows and answer before they
-   * are stored, hence insert_distributed_sync on a cluster.
+   * parallel_view_processing the server fills them on min(max_threads, views) threads rather
+   * than one after another (docs/adr/0019). A Distributed table would otherwise queue the rows
+   * and answer before they are stored, hence insert_distributed_sync on a cluster.
    */
   private insertSettings(): Record<string, number> {
     return { parallel_view_processing: 1, ...(this.options.cluster ? { insert_distributed_sync: 1 } : {}) };
