@@ -152,6 +152,7 @@ describeWithTool(helm)("collector chart (real helm)", () => {
         COLLECTOR_UDP_PORT: "8125",
         COLLECTOR_STORE: "duckdb",
         COLLECTOR_DUCKDB_PATH: "/data/collector.duckdb",
+        COLLECTOR_DUCKDB_MEMORY_LIMIT_MEGABYTES: "512",
       });
     });
 

@@ -16,6 +16,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"eventScanRows", NULL, event_scan_rows, NULL, NULL, NULL, napi_default, NULL},
       {"setMallocThresholds", NULL, set_malloc_thresholds, NULL, NULL, NULL, napi_default, NULL},
       {"setDuckDbAllocatorDecay", NULL, set_duckdb_allocator_decay, NULL, NULL, NULL, napi_default, NULL},
+      {"purgeDuckDbFreedMemory", NULL, purge_duckdb_freed_memory, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) != napi_ok) return NULL;
   return exports;

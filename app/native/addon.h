@@ -10,6 +10,7 @@ napi_value event_scan(napi_env env, napi_callback_info info);
 napi_value event_scan_rows(napi_env env, napi_callback_info info);
 napi_value set_malloc_thresholds(napi_env env, napi_callback_info info);
 napi_value set_duckdb_allocator_decay(napi_env env, napi_callback_info info);
+napi_value purge_duckdb_freed_memory(napi_env env, napi_callback_info info);
 
 /*
  * In a function with an `env` that returns napi_value: when an N-API call fails, throw an

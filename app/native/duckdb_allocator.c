@@ -9,10 +9,15 @@
  * `arena.<i>.dirty_decay_ms` and `muzzy_decay_ms` change it at run time; -1 keeps freed pages
  * for reuse for good (doc/jemalloc.xml.in in jemalloc/jemalloc).
  *
+ * Kept pages are kept by the arena that freed them, one per thread that allocates, so a big
+ * query's memory stays resident long after it (docs/adr/0020). `arena.<i>.purge` hands back an
+ * arena's unused dirty pages now, whatever its decay (doc/jemalloc.xml.in).
+ *
  * JavaScript API: setDuckDbAllocatorDecay(decayMs) → { library, configuredMs, appliedMs,
- * arenas } once set on every initialized arena and as the default of new ones, or { error }
- * naming what is missing: no DuckDB library loaded in this process, or one without its
- * jemalloc (no duckdb_je_mallctl).
+ * arenas } once set on every initialized arena and as the default of new ones;
+ * purgeDuckDbFreedMemory() → { library, arenas } once every initialized arena is purged. Either
+ * returns { error } naming what is missing: no DuckDB library loaded in this process, or one
+ * without its jemalloc (no duckdb_je_mallctl).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -55,6 +60,37 @@ static napi_value set_number(napi_env env, napi_value object, const char *key, d
   return object;
 }
 
+/*
+ * DuckDB's mallctl, with the library's path in `library` and its handle in `*handle` (to
+ * dlclose); or NULL, with `*result` (a new object) carrying an `error` saying what is missing, or
+ * NULL itself if making that failed (an exception is pending).
+ */
+static mallctl_fn duckdb_mallctl(napi_env env, napi_value *result, char *library, void **handle) {
+  char error[4352];
+  if (napi_create_object(env, result) != napi_ok) {
+    napi_throw_error(env, "EINTERNAL", "duckdb_allocator: napi_create_object failed");
+    *result = NULL;
+    return NULL;
+  }
+  library[0] = '\0';
+  *handle = NULL;
+  dl_iterate_phdr(find_duckdb, library);
+  if (library[0] == '\0') {
+    set_string(env, *result, "error", "no DuckDB library (libduckdb*) is loaded in this process");
+    return NULL;
+  }
+  // RTLD_NOLOAD: the copy DuckDB runs on, never a second one.
+  *handle = dlopen(library, RTLD_NOW | RTLD_NOLOAD);
+  mallctl_fn mallctl = *handle ? (mallctl_fn)dlsym(*handle, "duckdb_je_mallctl") : NULL;
+  if (!mallctl) {
+    snprintf(error, sizeof error, "%s has no duckdb_je_mallctl: a DuckDB build without its bundled jemalloc", library);
+    set_string(env, *result, "error", error);
+    if (*handle) dlclose(*handle);
+    *handle = NULL;
+  }
+  return mallctl;
+}
+
 napi_value set_duckdb_allocator_decay(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -69,23 +105,11 @@ napi_value set_duckdb_allocator_decay(napi_env env, napi_callback_info info) {
     return NULL;
   }
   napi_value result;
-  CHECK(napi_create_object(env, &result));
+  char library[4096];
+  void *handle;
+  mallctl_fn mallctl = duckdb_mallctl(env, &result, library, &handle);
+  if (!mallctl) return result;
   char error[4352];
-
-  char library[4096] = "";
-  dl_iterate_phdr(find_duckdb, library);
-  if (library[0] == '\0') {
-    snprintf(error, sizeof error, "no DuckDB library (libduckdb*) is loaded in this process");
-    return set_string(env, result, "error", error);
-  }
-  // RTLD_NOLOAD: the copy DuckDB runs on, never a second one.
-  void *handle = dlopen(library, RTLD_NOW | RTLD_NOLOAD);
-  mallctl_fn mallctl = handle ? (mallctl_fn)dlsym(handle, "duckdb_je_mallctl") : NULL;
-  if (!mallctl) {
-    snprintf(error, sizeof error, "%s has no duckdb_je_mallctl: a DuckDB build without its bundled jemalloc", library);
-    if (handle) dlclose(handle);
-    return set_string(env, result, "error", error);
-  }
 
   ssize_t decay = (ssize_t)requested;
   ssize_t configured = 0;
@@ -121,6 +145,39 @@ napi_value set_duckdb_allocator_decay(napi_env env, napi_callback_info info) {
   if (!set_string(env, result, "library", library) || !set_number(env, result, "configuredMs", (double)configured) ||
       !set_number(env, result, "appliedMs", (double)applied) || !set_number(env, result, "arenas", set)) {
     napi_throw_error(env, "EINTERNAL", "setDuckDbAllocatorDecay: building the result failed");
+    return NULL;
+  }
+  return result;
+}
+
+napi_value purge_duckdb_freed_memory(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+  char library[4096];
+  void *handle;
+  mallctl_fn mallctl = duckdb_mallctl(env, &result, library, &handle);
+  if (!mallctl) return result;
+
+  char error[4352];
+  unsigned arenas = 0;
+  size_t arenas_length = sizeof arenas;
+  int failed = mallctl("arenas.narenas", &arenas, &arenas_length, NULL, 0);
+  unsigned purged = 0;
+  char name[64];
+  for (unsigned arena = 0; !failed && arena < arenas; arena++) {
+    snprintf(name, sizeof name, "arena.%u.purge", arena);
+    int status = mallctl(name, NULL, NULL, NULL, 0);
+    if (status == EFAULT) continue; // not created yet: nothing to purge
+    if (status) failed = status;
+    else purged++;
+  }
+  dlclose(handle);
+  if (failed) {
+    snprintf(error, sizeof error, "%s: jemalloc refused to purge (%s)", library, strerror(failed));
+    return set_string(env, result, "error", error);
+  }
+  if (!set_string(env, result, "library", library) || !set_number(env, result, "arenas", purged)) {
+    napi_throw_error(env, "EINTERNAL", "purgeDuckDbFreedMemory: building the result failed");
     return NULL;
   }
   return result;

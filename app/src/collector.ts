@@ -90,6 +90,7 @@ export class Collector {
               threads: config.duckdbThreads,
               checkpointMegabytes: config.duckdbCheckpointMegabytes,
               rowGroupSize: config.duckdbRowGroupSize,
+              memoryLimitMegabytes: config.duckdbMemoryLimitMegabytes,
               knownStreams: config.duckdbKnownStreams,
               allocatorDecayMs: config.duckdbAllocatorDecayMs === "duckdb" ? undefined : config.duckdbAllocatorDecayMs,
             }),

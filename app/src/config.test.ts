@@ -18,6 +18,7 @@ describe("collector config", () => {
     [{ dedupeMaxEntries: "100000000" }, /dedupeMaxEntries: Too big: .*\(got "100000000"\)/],
     [{ duckdbRowGroupSize: "10000" }, /duckdbRowGroupSize: .*multiple of 2048 \(got "10000"\)/],
     [{ duckdbRowGroupSize: "245760" }, /duckdbRowGroupSize: Too big: .*\(got "245760"\)/],
+    [{ duckdbMemoryLimitMegabytes: "32" }, /duckdbMemoryLimitMegabytes: Too small: .*>=64 \(got "32"\)/],
     [{ duckdbAllocatorDecayMs: "-2" }, /duckdbAllocatorDecayMs: Too small: .*\(got "-2"\)/],
     [{ duckdbAllocatorDecayMs: "never" }, /duckdbAllocatorDecayMs: Invalid input \(got "never"\)/],
     [{ udpPrt: 1 }, /Unrecognized key: "udpPrt"/],

@@ -82,6 +82,12 @@ export const collectorConfigSchema = z
       .describe(
         "playbacks whose stored stream time DuckDB remembers, in two generations, to add streams without an upsert (unset: 100 000)",
       ),
+    // A write of batchSize rows needs tens of MiB: at 32 the spoofed-flood test's writes failed
+    // with DuckDB's "Out of Memory Error"; 48 held 131 072-row writes (docs/adr/0020).
+    duckdbMemoryLimitMegabytes: positive
+      .min(64)
+      .default(512)
+      .describe("DuckDB's memory limit in MiB, at least 64; past it DuckDB evicts and spills, then fails writes"),
     // docs/adr/0018. jemalloc's range: -1 (never hand back) or a decay in ms.
     duckdbAllocatorDecayMs: z
       .union([z.literal("duckdb"), z.coerce.number().int().min(-1).max(MAX_DUCKDB_ALLOCATOR_DECAY_MS)])

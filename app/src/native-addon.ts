@@ -46,6 +46,8 @@ export interface CollectorAddon {
   setDuckDbAllocatorDecay(
     decayMs: number,
   ): { library: string; configuredMs: number; appliedMs: number; arenas: number } | { error: string };
+  /** See app/native/duckdb_allocator.c. */
+  purgeDuckDbFreedMemory(): { library: string; arenas: number } | { error: string };
 }
 
 export const ADDON_PATH = join(__dirname, "..", "native", "build", "Release", "collector_native.node");

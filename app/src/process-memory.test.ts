@@ -92,4 +92,36 @@ describe("DuckDB's allocator decay", () => {
     expect(() => keepDuckDbFreedMemory(-2)).toThrow(/duckdbAllocatorDecayMs must be an integer -1\.\.3600000 \(got -2\)/);
     expect(() => keepDuckDbFreedMemory(1.5)).toThrow(/got 1\.5/);
   });
+
+  it("keeps a big query's pages resident until they are purged, then hands them back", () => {
+    // arena.<i>.purge hands back an arena's unused dirty pages whatever its decay (doc/jemalloc.xml.in in jemalloc/jemalloc).
+    const script = `
+      const addon = require(${JSON.stringify(ADDON_PATH)});
+      const { DuckDBInstance } = require("@duckdb/node-api");
+      const rssMiB = () => process.memoryUsage.rss() / 2 ** 20;
+      (async () => {
+        const connection = await (await DuckDBInstance.create(":memory:", { threads: "1" })).connect();
+        addon.setDuckDbAllocatorDecay(-1);
+        const before = rssMiB();
+        await connection.run("SELECT count(*) FROM (SELECT DISTINCT md5(i::VARCHAR) FROM range(3000000) t(i))");
+        const kept = rssMiB();
+        const purged = addon.purgeDuckDbFreedMemory();
+        process.stdout.write(JSON.stringify({ before, kept, after: rssMiB(), purged }));
+      })();`;
+    const run = JSON.parse(execFileSync(process.execPath, ["-e", script], { encoding: "utf8" })) as Record<string, number> & {
+      purged: unknown;
+    };
+    expect(run.purged).toEqual({ library: expect.stringMatching(/\/libduckdb[^/]*$/), arenas: expect.any(Number) });
+    // The DISTINCT's hash table of 3 million strings: well over 100 MiB kept after the query, most of it gone after the purge.
+    expect(run.kept - run.before).toBeGreaterThan(100);
+    expect(run.kept - run.after).toBeGreaterThan((run.kept - run.before) / 2);
+  });
+
+  it("says so when purging with no DuckDB loaded", () => {
+    // A fresh process: this jest worker may have loaded DuckDB for another test file.
+    const script = `process.stdout.write(JSON.stringify(require(${JSON.stringify(ADDON_PATH)}).purgeDuckDbFreedMemory()))`;
+    expect(JSON.parse(execFileSync(process.execPath, ["-e", script], { encoding: "utf8" }))).toEqual({
+      error: "no DuckDB library (libduckdb*) is loaded in this process",
+    });
+  });
 });

@@ -61,3 +61,14 @@ export function keepDuckDbFreedMemory(decayMs: number): DuckDbAllocatorDecay {
     throw new Error(`duckdbAllocatorDecayMs ${decayMs}: ${result.error} (set it to duckdb to leave DuckDB's allocator as it is)`);
   return result;
 }
+
+/**
+ * Hands back the pages DuckDB's allocator keeps (keepDuckDbFreedMemory) now. Each arena, one per
+ * thread that allocated, keeps what it freed, so a big query's memory stays resident long after
+ * it, in every arena a big query ran on (docs/adr/0020). Throws as keepDuckDbFreedMemory does.
+ */
+export function purgeDuckDbFreedMemory(): { library: string; arenas: number } {
+  const result = loadAddon("duckdbAllocatorDecayMs (set it to duckdb to do without)").purgeDuckDbFreedMemory();
+  if ("error" in result) throw new Error(`purging DuckDB's freed memory: ${result.error}`);
+  return result;
+}

@@ -199,15 +199,19 @@ describe("DuckDB checkpoints and row groups", () => {
   });
 });
 
-describe("DuckDB's spill directory", () => {
-  it("is beside the store's file, where DuckDB puts a file database's, not in the working directory", async () => {
+describe("DuckDB's memory limit and spill directory", () => {
+  it("holds DuckDB to memoryLimitMegabytes (512 unless told) and spills beside the store's file, where DuckDB puts a file database's, not in the working directory", async () => {
     // duckdb src/main/config.cpp, SetDefaultTempDirectory: `<database path>.tmp` for a file,
     // `.tmp` for an in-memory instance (the store's, which attaches the file).
     const path = join(mkdtempSync(join(tmpdir(), "duckdb-spill-")), "store.duckdb");
-    const store = await DuckDbStore.open({ path });
+    const byDefault = await DuckDbStore.open({ path: ":memory:" });
+    const { reader } = byDefault as unknown as { reader: DuckDBConnection };
+    expect((await reader.runAndReadAll("SELECT current_setting('memory_limit')")).getRows()[0][0]).toBe("512.0 MiB");
+    await byDefault.close();
+    const store = await DuckDbStore.open({ path, memoryLimitMegabytes: 64 });
     try {
       const { connection } = store as unknown as { connection: DuckDBConnection };
-      await connection.run("SET memory_limit = '64MB'");
+      expect((await connection.runAndReadAll("SELECT current_setting('memory_limit')")).getRows()[0][0]).toBe("64.0 MiB");
       // A sort of about 200 MB of rows: it spills.
       const sorted = await connection.runAndReadAll(
         "SELECT count(*) AS n FROM (SELECT i, md5(i::VARCHAR) AS h FROM range(3000000) t(i) ORDER BY h)",

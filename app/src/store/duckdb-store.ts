@@ -8,7 +8,7 @@ import type { Store } from "./store";
 import { SqlInsightQueries } from "./sql-insight-queries";
 import { LineEncoder, storedFieldsOf } from "./line-encoder";
 import { KnownStreams } from "./known-streams";
-import { keepDuckDbFreedMemory } from "../process-memory";
+import { keepDuckDbFreedMemory, purgeDuckDbFreedMemory } from "../process-memory";
 
 /** A wire field's DuckDB column type. */
 const duckDbType = (field: EventField): "VARCHAR" | "BIGINT" => (field.kind === "count" ? "BIGINT" : "VARCHAR");
@@ -110,11 +110,30 @@ export interface DuckDbStoreOptions {
    * each a page fault (docs/adr/0018). Needs the collector's native addon.
    */
   readonly allocatorDecayMs?: number;
+  /**
+   * DuckDB's memory limit in MiB (default 512). DuckDB's own is 80 % of the cgroup's memory limit
+   * or the machine's (duckdb src/main/config.cpp, src/common/cgroups.cpp): 819 MiB in the chart's
+   * 1 GiB pod, beside the collector's own memory. It bounds DuckDB's buffer manager only. Past it
+   * DuckDB evicts and spills to `<file>.tmp`; what still does not fit fails with its "Out of
+   * Memory Error" (a write's batch stays in the spool). Each write needs the streams table's key
+   * index whole, about 100 bytes a stream with clients' playback ids: 512 MiB holds some 5
+   * million. Soaked at 150k events/s for 10 minutes, the collector kept up with 512 and fell
+   * behind without (docs/adr/0020).
+   */
+  readonly memoryLimitMegabytes?: number;
 }
 
 const DEFAULT_CHECKPOINT_MEGABYTES = 32;
 const DEFAULT_ROW_GROUP_SIZE = 122_880;
 const DEFAULT_KNOWN_STREAMS = 100_000;
+const DEFAULT_MEMORY_LIMIT_MEGABYTES = 512;
+/**
+ * With DuckDB's freed memory kept, how long after a read the store hands it back. A read's peak
+ * (hundreds of MiB for a window whose sessions are long) would otherwise stay resident, once per
+ * thread it ran on; the writes' pages go back with it and are faulted in again by the next
+ * write, so not after every read (docs/adr/0020).
+ */
+const READ_MEMORY_PURGE_DELAY_MS = 30_000;
 
 const QUALIFIES = `listened >= ${STREAM_THRESHOLD_MS}`;
 /** A batch's streams: each qualifying playback at its earliest qualifying event in the batch. */
@@ -139,6 +158,8 @@ export class DuckDbStore implements Store {
     private readonly reader: DuckDBConnection,
     readonly path: string,
     knownStreams: number,
+    /** Set when the store keeps DuckDB's freed memory: hands it back after reads. */
+    private readonly purgeFreedMemory?: () => void,
   ) {
     this.known = new KnownStreams(knownStreams);
   }
@@ -154,6 +175,7 @@ export class DuckDbStore implements Store {
       // checkpoint decompressed and compressed again nearly all rows since the last one: 5.7
       // instead of 3.9 µs of CPU per row. events is append-only, so there is nothing else to vacuum.
       max_vacuum_tasks: "0",
+      memory_limit: `${options.memoryLimitMegabytes ?? DEFAULT_MEMORY_LIMIT_MEGABYTES}MiB`,
       // Where a query or checkpoint that outgrows memory spills. DuckDB puts it beside a database
       // file (`<file>.tmp`) but, for an in-memory instance like this one, in `./.tmp`: the
       // container's working directory, on a read-only root (duckdb src/main/config.cpp,
@@ -171,7 +193,17 @@ export class DuckDbStore implements Store {
       for (const closable of [reader, writer, instance]) closable.closeSync();
       throw new Error(`duckdb store ${options.path} (rowGroupSize ${rowGroupSize}): ${(error as Error).message}`);
     }
-    return new DuckDbStore(instance, writer, reader, options.path, options.knownStreams ?? DEFAULT_KNOWN_STREAMS);
+    const purge =
+      options.allocatorDecayMs === -1
+        ? () => {
+            try {
+              purgeDuckDbFreedMemory();
+            } catch {
+              // keepDuckDbFreedMemory found the allocator at open; were it refused now, the memory stays kept.
+            }
+          }
+        : undefined;
+    return new DuckDbStore(instance, writer, reader, options.path, options.knownStreams ?? DEFAULT_KNOWN_STREAMS, purge);
   }
 
   async migrate(): Promise<number> {
@@ -375,11 +407,29 @@ export class DuckDbStore implements Store {
 
   private reading: Promise<unknown> = Promise.resolve();
 
+  private purgeTimer?: NodeJS.Timeout;
+
   /** Read queries run one at a time on the reader connection. */
   private rows(sql: string, values?: Record<string, DuckDBValue>): Promise<Record<string, unknown>[]> {
-    const read = this.reading.then(async () => (await this.reader.runAndReadAll(sql, values)).getRowObjects() as Record<string, unknown>[]);
+    const read = this.reading.then(async () => {
+      try {
+        return (await this.reader.runAndReadAll(sql, values)).getRowObjects() as Record<string, unknown>[];
+      } finally {
+        this.purgeAfterRead();
+      }
+    });
     this.reading = read.catch(() => undefined);
     return read;
+  }
+
+  /** At most one purge per READ_MEMORY_PURGE_DELAY_MS, that long after the read that asked. */
+  private purgeAfterRead(): void {
+    if (!this.purgeFreedMemory || this.purgeTimer) return;
+    this.purgeTimer = setTimeout(() => {
+      this.purgeTimer = undefined;
+      this.purgeFreedMemory?.();
+    }, READ_MEMORY_PURGE_DELAY_MS);
+    this.purgeTimer.unref();
   }
 
   private async query(fragment: Fragment): Promise<Record<string, unknown>[]> {
@@ -396,6 +446,8 @@ export class DuckDbStore implements Store {
   async close(): Promise<void> {
     await this.writing;
     await this.reading;
+    clearTimeout(this.purgeTimer);
+    this.purgeTimer = undefined;
     this.reader.closeSync();
     this.connection.closeSync();
     this.instance.closeSync();
