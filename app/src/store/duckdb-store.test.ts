@@ -236,6 +236,28 @@ describe("DuckDB's allocator", () => {
   });
 });
 
+describe("DuckDB's kept memory after a read", () => {
+  // Process-wide, like the allocator test above: DuckDB 1.5.6's own 1 000 ms is set back after.
+  afterAll(async () => (await DuckDbStore.open({ path: ":memory:", allocatorDecayMs: 1000 })).close());
+
+  it("goes back to the system readMemoryPurgeDelayMs after the read, with the allocator keeping freed memory", async () => {
+    const store = await DuckDbStore.open({ path: ":memory:", allocatorDecayMs: -1, readMemoryPurgeDelayMs: 300 });
+    try {
+      const { rows } = store as unknown as { rows: (sql: string) => Promise<unknown[]> };
+      const rss = () => process.memoryUsage.rss() / 2 ** 20;
+      const before = rss();
+      // A hash table of 3 million strings, freed when the read ends.
+      await rows.call(store, "SELECT count(*) AS n FROM (SELECT DISTINCT md5(i::VARCHAR) FROM range(3000000) t(i))");
+      const kept = rss();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(kept - before).toBeGreaterThan(100);
+      expect(kept - rss()).toBeGreaterThan((kept - before) / 2);
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+});
+
 describe("DuckDB streams", () => {
   // Each playback's row is its earliest qualifying event, whatever order its events arrive in,
   // whether the store still remembers the playback (knownStreams: 3 forgets nearly all) or was

@@ -121,6 +121,11 @@ export interface DuckDbStoreOptions {
    * behind without (docs/adr/0020).
    */
   readonly memoryLimitMegabytes?: number;
+  /**
+   * With allocatorDecayMs -1, how long after a read the store hands back what DuckDB's allocator
+   * keeps, at most once per this long (default 30 000; see READ_MEMORY_PURGE_DELAY_MS).
+   */
+  readonly readMemoryPurgeDelayMs?: number;
 }
 
 const DEFAULT_CHECKPOINT_MEGABYTES = 32;
@@ -160,6 +165,7 @@ export class DuckDbStore implements Store {
     knownStreams: number,
     /** Set when the store keeps DuckDB's freed memory: hands it back after reads. */
     private readonly purgeFreedMemory?: () => void,
+    private readonly purgeDelayMs = READ_MEMORY_PURGE_DELAY_MS,
   ) {
     this.known = new KnownStreams(knownStreams);
   }
@@ -203,7 +209,15 @@ export class DuckDbStore implements Store {
             }
           }
         : undefined;
-    return new DuckDbStore(instance, writer, reader, options.path, options.knownStreams ?? DEFAULT_KNOWN_STREAMS, purge);
+    return new DuckDbStore(
+      instance,
+      writer,
+      reader,
+      options.path,
+      options.knownStreams ?? DEFAULT_KNOWN_STREAMS,
+      purge,
+      options.readMemoryPurgeDelayMs,
+    );
   }
 
   async migrate(): Promise<number> {
@@ -422,13 +436,13 @@ export class DuckDbStore implements Store {
     return read;
   }
 
-  /** At most one purge per READ_MEMORY_PURGE_DELAY_MS, that long after the read that asked. */
+  /** At most one purge per purgeDelayMs, that long after the read that asked. */
   private purgeAfterRead(): void {
     if (!this.purgeFreedMemory || this.purgeTimer) return;
     this.purgeTimer = setTimeout(() => {
       this.purgeTimer = undefined;
       this.purgeFreedMemory?.();
-    }, READ_MEMORY_PURGE_DELAY_MS);
+    }, this.purgeDelayMs);
     this.purgeTimer.unref();
   }
 
