@@ -74,7 +74,7 @@ export const collectorConfigSchema = z
       .max(122_880)
       .optional()
       .describe(
-        "rows per DuckDB row group, a multiple of 2 048 up to 122 880; a write of at least this many skips the WAL (unset: DuckDB's 122 880)",
+        "rows per DuckDB row group, a multiple of 2 048 up to 122 880; a write of at least this many skips the WAL (unset: the store's 16 384)",
       ),
     // docs/adr/0013.
     duckdbKnownStreams: positive

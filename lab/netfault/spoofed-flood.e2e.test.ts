@@ -5,9 +5,10 @@
  * client sends from the test's namespace. The namespaces are created here and always removed.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parse } from "yaml";
 import { UdpEventClient } from "../../app/src/client/udp-client";
 import { sampleEvent } from "../../test-support/collector/events";
 import { compileCollector, spawnCollector, type CollectorProcess } from "../../test-support/collector-process";
@@ -34,8 +35,22 @@ const FLOOD_EVENTS = 1_000_000;
  * which is socket loss, not the collector's. The tables' bounds depend on the count, not the rate.
  */
 const FLOOD_DATAGRAMS_PER_SECOND = 10_000;
-/** The bound the README documents for a flood against default memory settings. */
-const RSS_BOUND_BYTES = 384 * 1024 * 1024;
+/**
+ * The memory the chart requests for a collector pod (values.yaml resources.requests.memory):
+ * what the scheduler reserves for it, and so what a flood of valid events may take. Unlike a
+ * garbage flood (collector.flood.test.ts, 384 MiB), this one is stored: up to half a million
+ * admitted events, so the bound covers DuckDB's memory for them too (its 16 384-row groups hold
+ * 40–55 MiB more than DuckDB's own; docs/adr/0017).
+ */
+const RSS_BOUND_BYTES = chartMemoryRequestBytes();
+
+function chartMemoryRequestBytes(): number {
+  const values = parse(readFileSync(join(ROOT, "app", "chart", "values.yaml"), "utf8")) as { resources: { requests: { memory: string } } };
+  const request = values.resources.requests.memory;
+  const mebibytes = /^(\d+)Mi$/.exec(request);
+  if (!mebibytes) throw new Error(`values.yaml resources.requests.memory: expected "<n>Mi" (got "${request}")`);
+  return Number(mebibytes[1]) * 1024 * 1024;
+}
 // Caps below the flood's size so both tables fill and evict: 65 536 sources against 10 000
 // slots, and more admitted ids than 100 000 (one new session per source and minute admitted).
 const MAX_SOURCES = 10_000;

@@ -91,15 +91,16 @@ export interface DuckDbStoreOptions {
    */
   readonly checkpointMegabytes?: number;
   /**
-   * Rows per row group (default 122 880, DuckDB's own; a multiple of 2 048 up to 122 880). A transaction that appends at least a row group's worth to a table that holds rows
-   * writes its rows compressed straight into the file; a smaller one goes through the WAL, and
-   * the next checkpoint compresses them again. At the bench's 80k events/s a write holds 20 000 to
-   * 50 000 events: below DuckDB's row group, above this one. Measured with 30 000-row writes: the
-   * slowest writes, the checkpoints', about halved (the slowest 0.23–0.32 s against 0.43–0.55 s),
-   * and in the collector at 80k events/s the mean write was a tenth shorter (docs/adr/0017). The
-   * price: the file is 13–20 % larger, as each write leaves a part-filled row group, and the
-   * spoofed-flood test's collector peaked 30–35 MiB higher (378–394 against 345–349 MiB), at its
-   * 384 MiB bound; so 16 384 is a measured option, not the default.
+   * Rows per row group (default 16 384; a multiple of 2 048 up to 122 880, DuckDB's own). A
+   * transaction that appends at least a row group's worth to a table that holds rows writes its
+   * rows compressed straight into the file; a smaller one goes through the WAL, and the next
+   * checkpoint compresses them again. At the bench's 80k events/s a write holds 20 000 to 50 000
+   * events: below DuckDB's row group, above this one. With DuckDB's, every sixth such write paid
+   * for a checkpoint (its COMMIT 0.3–0.5 s against about 0.05 s): at 80k events/s 10–36 % of the
+   * collector's writes took over 0.5 s, against 0–1 % with 16 384, and those are visibility's
+   * p99 (docs/adr/0017). The price: the file is 13–20 % larger, as each write leaves a
+   * part-filled row group, and DuckDB holds 40–55 MiB more (the spoofed-flood test's collector
+   * peaked at 366–395 against 313 MiB).
    */
   readonly rowGroupSize?: number;
   /**
@@ -129,7 +130,7 @@ export interface DuckDbStoreOptions {
 }
 
 const DEFAULT_CHECKPOINT_MEGABYTES = 32;
-const DEFAULT_ROW_GROUP_SIZE = 122_880;
+const DEFAULT_ROW_GROUP_SIZE = 16_384;
 const DEFAULT_KNOWN_STREAMS = 100_000;
 const DEFAULT_MEMORY_LIMIT_MEGABYTES = 512;
 /**
