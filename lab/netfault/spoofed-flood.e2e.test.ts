@@ -38,8 +38,8 @@ const FLOOD_DATAGRAMS_PER_SECOND = 10_000;
 /**
  * The memory the chart requests for a collector pod (values.yaml resources.requests.memory):
  * what the scheduler reserves for it, and so what a flood of valid events may take. Unlike a
- * garbage flood (collector.flood.test.ts, 384 MiB), this one is stored: up to half a million
- * admitted events, so the bound covers DuckDB's memory for them too (its 16 384-row groups hold
+ * garbage flood (collector.flood.test.ts, 384 MiB), this one is stored (about 170 000 admitted
+ * events a run), so the bound covers DuckDB's memory for them too (its 16 384-row groups hold
  * 40–55 MiB more than DuckDB's own; docs/adr/0017).
  */
 const RSS_BOUND_BYTES = chartMemoryRequestBytes();
