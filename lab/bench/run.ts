@@ -355,6 +355,11 @@ interface Visibility {
   /** Each run's own p99: the spread between runs. */
   runP99: number[];
   /**
+   * Each run's five slowest markers: their place in the run, latency and when they were sent,
+   * to set beside the collector's logs and metrics (a run's p99 is its second-slowest).
+   */
+  slowest: Array<Array<{ marker: number; ms: number; sentAt: string }>>;
+  /**
    * Share of the marker phase the store spent writing (the consumer writes one batch at a time),
    * pooled over the runs, and the mean write: a write's events wait for the write before them
    * and for their own, so visibility follows these, and they say how near its ceiling this box's
@@ -373,10 +378,12 @@ interface Visibility {
 async function latency(sender: string, store: StoreKind, backgroundEventsPerSecond: number): Promise<Visibility> {
   const pooled: number[] = [];
   const runP99: number[] = [];
+  const slowest: Visibility["slowest"] = [];
   let invisible = 0;
   const writing = { seconds: 0, writes: 0, slow: 0, wallSeconds: 0 };
   for (let run = 0; run < REPEATS; run++) {
     const result = await latencyRun(sender, store, backgroundEventsPerSecond);
+    slowest.push([...result.markers].sort((a, b) => b.ms - a.ms).slice(0, 5));
     pooled.push(...result.samples);
     writing.seconds += result.writing.seconds;
     writing.writes += result.writing.writes;
@@ -397,6 +404,7 @@ async function latency(sender: string, store: StoreKind, backgroundEventsPerSeco
     samples: pooled.length,
     invisible,
     runP99,
+    slowest,
     storeBusy: writing.seconds / writing.wallSeconds,
     meanWriteMs: (1000 * writing.seconds) / writing.writes,
     slowWrites: writing.slow / writing.writes,
@@ -423,7 +431,12 @@ async function latencyRun(
   sender: string,
   store: StoreKind,
   backgroundEventsPerSecond: number,
-): Promise<{ samples: number[]; invisible: number; writing: { seconds: number; writes: number; slow: number; wallSeconds: number } }> {
+): Promise<{
+  samples: number[];
+  markers: Array<{ marker: number; ms: number; sentAt: string }>;
+  invisible: number;
+  writing: { seconds: number; writes: number; slow: number; wallSeconds: number };
+}> {
   const receiver = await startCollector(store);
   const templates = join(work, "latency.tpl");
   writeFileSync(templates, collectorTemplates(6));
@@ -434,6 +447,7 @@ async function latencyRun(
   );
   const socket = createSocket("udp4");
   const samples: number[] = [];
+  const markers: Array<{ marker: number; ms: number; sentAt: string }> = [];
   let invisible = 0;
   let writing = { seconds: 0, writes: 0, slow: 0, wallSeconds: 0 };
   try {
@@ -480,6 +494,7 @@ async function latencyRun(
         await sleep(LATENCY_POLL_MS);
       }
       samples.push(performance.now() - sentAt);
+      markers.push({ marker: index, ms: Math.round(samples[samples.length - 1]), sentAt: new Date(marker.t).toISOString() });
       if (samples.length % 25 === 0) log(`latency: ${samples.length} markers`);
       // Five markers past 30 s say enough; the rest would take minutes each.
       if (invisible >= 5) break;
@@ -497,7 +512,7 @@ async function latencyRun(
     await receiver.stop();
   }
   if (invisible) log(`latency on ${store}: ${invisible} markers not visible within 30 s (counted as 30 s)`);
-  return { samples, invisible, writing };
+  return { samples, markers, invisible, writing };
 }
 
 interface SoakSample {
