@@ -383,15 +383,21 @@ async function latency(sender: string, store: StoreKind, backgroundEventsPerSeco
   const writing = { seconds: 0, writes: 0, slow: 0, wallSeconds: 0 };
   for (let run = 0; run < REPEATS; run++) {
     const result = await latencyRun(sender, store, backgroundEventsPerSecond);
-    slowest.push([...result.markers].sort((a, b) => b.ms - a.ms).slice(0, 5));
-    pooled.push(...result.samples);
+    const samples = result.markers.map((marker) => marker.ms);
+    slowest.push(
+      [...result.markers]
+        .sort((a, b) => b.ms - a.ms)
+        .slice(0, 5)
+        .map((marker) => ({ ...marker, ms: Math.round(marker.ms) })),
+    );
+    pooled.push(...samples);
     writing.seconds += result.writing.seconds;
     writing.writes += result.writing.writes;
     writing.slow += result.writing.slow;
     writing.wallSeconds += result.writing.wallSeconds;
     runP99.push(
       quantile(
-        [...result.samples].sort((a, b) => a - b),
+        [...samples].sort((a, b) => a - b),
         0.99,
       ),
     );
@@ -432,7 +438,6 @@ async function latencyRun(
   store: StoreKind,
   backgroundEventsPerSecond: number,
 ): Promise<{
-  samples: number[];
   markers: Array<{ marker: number; ms: number; sentAt: string }>;
   invisible: number;
   writing: { seconds: number; writes: number; slow: number; wallSeconds: number };
@@ -446,7 +451,6 @@ async function latencyRun(
     { stdio: "ignore" },
   );
   const socket = createSocket("udp4");
-  const samples: number[] = [];
   const markers: Array<{ marker: number; ms: number; sentAt: string }> = [];
   let invisible = 0;
   let writing = { seconds: 0, writes: 0, slow: 0, wallSeconds: 0 };
@@ -493,9 +497,8 @@ async function latencyRun(
         }
         await sleep(LATENCY_POLL_MS);
       }
-      samples.push(performance.now() - sentAt);
-      markers.push({ marker: index, ms: Math.round(samples[samples.length - 1]), sentAt: new Date(marker.t).toISOString() });
-      if (samples.length % 25 === 0) log(`latency: ${samples.length} markers`);
+      markers.push({ marker: index, ms: performance.now() - sentAt, sentAt: new Date(marker.t).toISOString() });
+      if (markers.length % 25 === 0) log(`latency: ${markers.length} markers`);
       // Five markers past 30 s say enough; the rest would take minutes each.
       if (invisible >= 5) break;
     }
@@ -512,7 +515,7 @@ async function latencyRun(
     await receiver.stop();
   }
   if (invisible) log(`latency on ${store}: ${invisible} markers not visible within 30 s (counted as 30 s)`);
-  return { samples, markers, invisible, writing };
+  return { markers, invisible, writing };
 }
 
 interface SoakSample {
