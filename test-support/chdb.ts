@@ -49,7 +49,7 @@ export class ChdbConnection implements ClickHouseConnection {
     const settingsSql = using.length ? ` SETTINGS ${using.join(", ")}` : "";
     if (format === "JSONEachRow") return this.command(`INSERT INTO ${table}${settingsSql} FORMAT JSONEachRow\n${body.toString()}`);
     // A query is text, so binary rows go through the format() table function, each byte escaped.
-    if (!columns) throw new Error("ChdbConnection: a RowBinary insert names its columns");
+    if (!columns) throw new Error(`ChdbConnection: a ${format} insert names its columns`);
     return this.serial(async () => {
       const [database, name] = table.split(".");
       const types = new Map(
@@ -68,9 +68,9 @@ export class ChdbConnection implements ClickHouseConnection {
       const escaped = Array.from(Buffer.from(body), (byte) => `\\x${byte.toString(16).padStart(2, "0")}`).join("");
       // The parser's limit applies before a query's own SETTINGS are read.
       await this.session.queryAsync(`SET max_query_size = ${escaped.length + 65_536}`);
-      await this.session.queryAsync(
-        `INSERT INTO ${table} (${names}) SELECT ${names} FROM format(RowBinary, '${structure}', '${escaped}')${settingsSql}`,
-      );
+      // A Native block names its columns' types itself; they are converted to the table's as over HTTP.
+      const source = format === "Native" ? `format(Native, '${escaped}')` : `format(RowBinary, '${structure}', '${escaped}')`;
+      await this.session.queryAsync(`INSERT INTO ${table} (${names}) SELECT ${names} FROM ${source}${settingsSql}`);
     });
   }
 

@@ -1,6 +1,6 @@
 /*
- * The collector's native addon: batched UDP receive (udp_batch.c), the decoder's fast path
- * and the ClickHouse store's rows (event_scan.c), store thread priority (thread_nice.c) and malloc thresholds (malloc_tuning.c).
+ * The collector's native addon: batched UDP receive (udp_batch.c), the decoder's fast path,
+ * the ClickHouse store's rows (event_scan.c) and blocks (native_block.c), store thread priority (thread_nice.c) and malloc thresholds (malloc_tuning.c).
  */
 #include <node_api.h>
 
@@ -14,6 +14,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"eventScanConfigure", NULL, event_scan_configure, NULL, NULL, NULL, napi_default, NULL},
       {"eventScan", NULL, event_scan, NULL, NULL, NULL, napi_default, NULL},
       {"eventScanRows", NULL, event_scan_rows, NULL, NULL, NULL, napi_default, NULL},
+      {"nativeBlockWrite", NULL, native_block_write_js, NULL, NULL, NULL, napi_default, NULL},
       {"setMallocThresholds", NULL, set_malloc_thresholds, NULL, NULL, NULL, napi_default, NULL},
       {"setDuckDbAllocatorDecay", NULL, set_duckdb_allocator_decay, NULL, NULL, NULL, napi_default, NULL},
       {"purgeDuckDbFreedMemory", NULL, purge_duckdb_freed_memory, NULL, NULL, NULL, napi_default, NULL},

@@ -8,6 +8,7 @@ napi_value set_thread_pool_nice(napi_env env, napi_callback_info info);
 napi_value event_scan_configure(napi_env env, napi_callback_info info);
 napi_value event_scan(napi_env env, napi_callback_info info);
 napi_value event_scan_rows(napi_env env, napi_callback_info info);
+napi_value native_block_write_js(napi_env env, napi_callback_info info);
 napi_value set_malloc_thresholds(napi_env env, napi_callback_info info);
 napi_value set_duckdb_allocator_decay(napi_env env, napi_callback_info info);
 napi_value purge_duckdb_freed_memory(napi_env env, napi_callback_info info);

@@ -38,6 +38,16 @@ export interface CollectorAddon {
     outAt: number,
     results: Float64Array,
   ): number;
+  /** See app/native/native_block.c. */
+  nativeBlockWrite(
+    rows: Buffer,
+    rowsLength: number,
+    count: number,
+    types: Buffer,
+    headers: Buffer,
+    headerEnds: Uint32Array,
+    out: Buffer,
+  ): number;
   /** See app/native/thread_nice.c. */
   setThreadPoolNice(nice: number, poolSize: number): Promise<{ threads: number; error: string | null }>;
   /** See app/native/malloc_tuning.c. */

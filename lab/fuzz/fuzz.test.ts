@@ -1,6 +1,6 @@
 /**
- * A bounded fuzz run of the event scanner inside `npm test` (60 s, FUZZ_SECONDS to change it),
- * under AddressSanitizer and UndefinedBehaviorSanitizer, with the strict-JSON oracle; then every
+ * A bounded fuzz run of each native target inside `npm test` (60 s in all, FUZZ_SECONDS to change
+ * it), under AddressSanitizer and UndefinedBehaviorSanitizer, each with its oracle; then every
  * kept regression input is replayed. Any finding fails the test. `npm run fuzz` runs longer.
  */
 import { existsSync, readdirSync } from "node:fs";
@@ -11,9 +11,9 @@ import { fuzz, REGRESSIONS, TARGETS, type Target } from "./run";
 const clang = requireTool("clang", "apt-get install clang libclang-rt-14-dev libjson-c-dev");
 const jsonC = existsSync("/usr/include/json-c/json.h") ? "json-c" : requireTool("json-c-headers", "apt-get install libjson-c-dev");
 
-describeWithTool(clang && jsonC ? clang : undefined)("fuzzing the event scanner (libFuzzer, ASan, UBSan)", () => {
+describeWithTool(clang && jsonC ? clang : undefined)("fuzzing the native code (libFuzzer, ASan, UBSan)", () => {
   // 60 s in all: most of it for the scanner, whose input space is far larger.
-  const budget: Record<Target, number> = { event_scan: 45, udp_batch: 15 };
+  const budget: Record<Target, number> = { event_scan: 40, udp_batch: 10, native_block: 10 };
   const scale = Number(process.env.FUZZ_SECONDS ?? 60) / 60;
 
   it.each(Object.keys(TARGETS) as Target[])(

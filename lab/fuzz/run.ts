@@ -1,8 +1,8 @@
 /**
- * `npm run fuzz [-- --seconds N]`: builds the event scanner's libFuzzer target with
+ * `npm run fuzz [-- --seconds N]`: builds each native libFuzzer target (TARGETS) with
  * AddressSanitizer and UndefinedBehaviorSanitizer (Debian's clang and libclang-rt-14-dev, and
- * json-c for the oracle), seeds it from the protocol's examples and a generated event set, runs
- * it, and prints executions, speed and coverage. A finding is copied to
+ * json-c for the event scanner's oracle), seeds the scanner from the protocol's examples and a
+ * generated event set, runs each, and prints executions, speed and coverage. A finding is copied to
  * app/native/fuzz/regressions/ (replayed by the test from then on) and fails the run.
  */
 import { Command } from "commander";
@@ -58,10 +58,11 @@ function writeProtocol(dir: string): string {
   return path;
 }
 
-/** The fuzz targets: the event scanner (with its JSON oracle) and the batch receiver's bookkeeping. */
+/** The fuzz targets: the event scanner (with its JSON oracle), the batch receiver's bookkeeping, the Native block writer. */
 export const TARGETS = {
   event_scan: { sources: ["event_scan_core.c"], libraries: ["-ljson-c"] },
   udp_batch: { sources: ["udp_batch_core.c"], libraries: [] },
+  native_block: { sources: ["native_block_core.c"], libraries: [] },
 } as const;
 export type Target = keyof typeof TARGETS;
 
@@ -152,7 +153,9 @@ export function fuzz(seconds: number, options: { target?: Target; replay?: reado
 if (require.main === module) {
   const options = new Command()
     .name("fuzz")
-    .description("Fuzz the event scanner under ASan and UBSan, with a strict-JSON oracle")
+    .description(
+      "Fuzz the native code under ASan and UBSan: the event scanner (with a strict-JSON oracle), the batch receiver, the Native block writer",
+    )
     .option("--seconds <n>", "how long to fuzz each target", "180")
     .option("--target <name>", `one target (${Object.keys(TARGETS).join(", ")}); default all`)
     .parse()

@@ -7,6 +7,7 @@ import type { SpoolCommit } from "../spool/spool-consumer";
 import type { SpooledLines } from "../spool/spool-reader";
 import type { EncodedLines } from "./line-encoder";
 import { columnOf, EventRowEncoder, EVENT_ROW_COLUMNS, RowWriter, type RowColumn } from "./row-binary";
+import { NativeBlockWriter } from "./native-block";
 import type { Fragment } from "./insight-statements";
 import type { Store } from "./store";
 import { resettingAgent } from "./resetting-agent";
@@ -31,14 +32,14 @@ export interface ClickHouseConnection {
   rows(sql: string, database?: string, settings?: Record<string, string>): Promise<Record<string, unknown>[]>;
   /** Runs a statement that returns nothing. */
   command(sql: string): Promise<void>;
-  /** Inserts a body as one block: JSONEachRow (one row per line), or RowBinary rows of `columns`. */
+  /** Inserts a body as one block: JSONEachRow (one row per line), RowBinary rows of `columns`, or a Native block of them. */
   insert(table: string, body: Buffer | string, options?: InsertOptions): Promise<void>;
   close(): Promise<void>;
 }
 
 export interface InsertOptions {
   /** @default JSONEachRow */
-  readonly format?: "JSONEachRow" | "RowBinary";
+  readonly format?: "JSONEachRow" | "RowBinary" | "Native";
   /** The body's columns, in order (RowBinary needs them). @default every column */
   readonly columns?: readonly RowColumn[];
   /** @default none */
@@ -232,6 +233,7 @@ export class ClickHouseStore implements Store {
   readonly kind = "clickhouse";
   private features?: ServerFeatures;
   private encoder?: EventRowEncoder;
+  private blockWriter?: NativeBlockWriter;
   private readonly suffix = new RowWriter(256);
   /** Where each spool's stored rows end, when this store knows it exactly. */
   private readonly knownPositions = new Map<string, number>();
@@ -342,6 +344,11 @@ export class ClickHouseStore implements Store {
     return (this.encoder ??= new EventRowEncoder());
   }
 
+  /** The insert's body: the rows as one Native block, which the server parses a column at a time (docs/adr/0021). */
+  private blockOf(rows: EncodedLines): Buffer {
+    return (this.blockWriter ??= new NativeBlockWriter(INSERT_COLUMNS)).write(rows.text, rows.lines);
+  }
+
   /** True when the known position covers the batch; a batch that starts inside it is a consumer bug. */
   private storedAlready(commit?: SpoolCommit): boolean {
     const known = commit && this.knownPositions.get(commit.spool);
@@ -368,8 +375,8 @@ export class ClickHouseStore implements Store {
     }
     // Unknown until the insert answers: a failed one may have landed.
     if (commit) this.knownPositions.delete(commit.spool);
-    await this.connection.insert(`${this.options.database}.events`, rows.text, {
-      format: "RowBinary",
+    await this.connection.insert(`${this.options.database}.events`, this.blockOf(rows), {
+      format: "Native",
       columns: INSERT_COLUMNS,
       settings: this.insertSettings(),
     });

@@ -1,0 +1,58 @@
+import { loadAddon, type CollectorAddon } from "../native-addon";
+import type { RowColumn } from "./row-binary";
+
+/** The native writer's type byte per column (app/native/native_block_core.h). */
+const INT64_BIT = 0x40;
+const NULLABLE_BIT = 0x80;
+
+/** A Native string: its length as unsigned LEB128, then its bytes. */
+function nativeString(text: string): Buffer {
+  const bytes = Buffer.from(text, "utf8");
+  const length: number[] = [];
+  for (let rest = bytes.length; ; ) {
+    const low = rest & 0x7f;
+    rest >>>= 7;
+    length.push(rest ? low | 0x80 : low);
+    if (!rest) break;
+  }
+  return Buffer.concat([Buffer.from(length), bytes]);
+}
+
+/** A column's ClickHouse type name. */
+export const typeNameOf = (column: RowColumn): string => (column.nullable ? `Nullable(${column.type})` : column.type);
+
+/**
+ * RowBinary rows of `columns` as one block of ClickHouse's Native format, the server's own
+ * column-after-column layout: the 18.16 server parsed the bench's rows in it for about 1 µs a
+ * row less than as RowBinary (docs/adr/0021). The rows are transposed in C; the block's header
+ * (each column's name and type) is made once here. A server whose column is LowCardinality
+ * takes these String columns and converts them (ClickHouse src/Formats/NativeReader.cpp, read).
+ *
+ * The returned block is this writer's own memory, valid until its next call.
+ */
+export class NativeBlockWriter {
+  private readonly addon: CollectorAddon;
+  private readonly types: Buffer;
+  private readonly headers: Buffer;
+  private readonly headerEnds: Uint32Array;
+  private out = Buffer.allocUnsafe(1 << 20);
+
+  constructor(readonly columns: readonly RowColumn[]) {
+    this.addon = loadAddon("the ClickHouse store");
+    this.types = Buffer.from(columns.map((column) => (column.type === "Int64" ? INT64_BIT : 0) | (column.nullable ? NULLABLE_BIT : 0)));
+    const headers = columns.map((column) => Buffer.concat([nativeString(column.name), nativeString(typeNameOf(column))]));
+    this.headers = Buffer.concat(headers);
+    this.headerEnds = new Uint32Array(headers.length);
+    headers.reduce((end, header, index) => (this.headerEnds[index] = end + header.length), 0);
+  }
+
+  /** The block of `count` rows in rows[0, rows.length). */
+  write(rows: Buffer, count: number): Buffer {
+    for (;;) {
+      const written = this.addon.nativeBlockWrite(rows, rows.length, count, this.types, this.headers, this.headerEnds, this.out);
+      if (written > 0) return this.out.subarray(0, written);
+      if (written === 0) throw new Error(`Native block: ${count} rows of ${this.columns.length} columns do not parse as RowBinary`);
+      this.out = Buffer.allocUnsafe(Math.max(-written, this.out.length * 2));
+    }
+  }
+}
