@@ -40,7 +40,7 @@ export interface ClickHouseConnection {
 export interface InsertOptions {
   /** @default JSONEachRow */
   readonly format?: "JSONEachRow" | "RowBinary" | "Native";
-  /** The body's columns, in order (RowBinary needs them). @default every column */
+  /** The body's columns, in order (RowBinary and Native need them). @default every column */
   readonly columns?: readonly RowColumn[];
   /** @default none */
   readonly settings?: Record<string, number>;
@@ -329,9 +329,10 @@ export class ClickHouseStore implements Store {
   }
 
   /**
-   * Spooled lines as RowBinary rows, written in C from the lines' bytes (EventRowEncoder).
-   * Parsing every line in JavaScript and sending row objects took the store thread about 10 µs
-   * per event (docs/adr/0012); JSONEachRow cost ClickHouse more than RowBinary (docs/adr/0014).
+   * Spooled lines as RowBinary rows, written in C from the lines' bytes (EventRowEncoder), then
+   * sent as one Native block (blockOf). Parsing every line in JavaScript and sending row objects
+   * took the store thread about 10 µs per event (docs/adr/0012); JSONEachRow cost ClickHouse more
+   * than RowBinary (docs/adr/0014), and RowBinary more than Native (docs/adr/0021).
    */
   async writeLines(lines: SpooledLines, commit?: SpoolCommit): Promise<void> {
     if (lines.count === 0 || this.storedAlready(commit)) return;
