@@ -7,6 +7,8 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "leb128.h"
+
 /* Integers of up to 15 digits are below 2^53, so exact as a double and safe integers in JavaScript. */
 #define MAX_INTEGER_DIGITS 15
 
@@ -302,17 +304,6 @@ size_t event_scan_lines(const uint8_t *buffer, size_t start, size_t end, double 
   return lines;
 }
 
-/* Unsigned LEB128, as RowBinary prefixes a String with its length. */
-static size_t put_varint(uint8_t *out, size_t length) {
-  size_t written = 0;
-  do {
-    uint8_t byte = length & 0x7f;
-    length >>= 7;
-    out[written++] = byte | (length ? 0x80 : 0);
-  } while (length);
-  return written;
-}
-
 /* Writes one validated line's row; returns the bytes written, or 0 when a value does not fit its column's type. */
 static size_t put_row(const uint8_t *line, const value_t values[FIELD_COUNT], const uint8_t *layout, size_t columns, uint8_t *out) {
   size_t at = 0;
@@ -332,7 +323,7 @@ static size_t put_row(const uint8_t *line, const value_t values[FIELD_COUNT], co
       uint64_t number = (uint64_t)value->integer;
       for (int byte = 0; byte < 8; byte++) out[at++] = (uint8_t)(number >> (8 * byte));
     } else {
-      at += put_varint(out + at, value->length);
+      at += leb128_put(out + at, value->length);
       memcpy(out + at, line + value->start, value->length);
       at += value->length;
     }

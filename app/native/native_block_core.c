@@ -1,35 +1,12 @@
+/*
+ * The Native block writer's pure part (see native_block_core.h for the format); it reads only
+ * the rows it is given, so the fuzz target in app/native/fuzz exercises exactly this code.
+ */
 #include "native_block_core.h"
 
 #include <string.h>
 
-/* Reads a LEB128 length at in[at]; returns the varint's bytes, or 0 when it runs past end or past 9 bytes. */
-static size_t read_varint(const uint8_t *in, size_t at, size_t end, uint64_t *value) {
-  uint64_t result = 0;
-  for (size_t byte = 0; byte < 9 && at + byte < end; byte++) {
-    result |= (uint64_t)(in[at + byte] & 0x7f) << (7 * byte);
-    if (!(in[at + byte] & 0x80)) {
-      *value = result;
-      return byte + 1;
-    }
-  }
-  return 0;
-}
-
-static size_t put_varint(uint8_t *out, uint64_t value) {
-  size_t written = 0;
-  do {
-    uint8_t byte = value & 0x7f;
-    value >>= 7;
-    out[written++] = byte | (value ? 0x80 : 0);
-  } while (value);
-  return written;
-}
-
-static size_t varint_length(uint64_t value) {
-  size_t length = 1;
-  while (value >>= 7) length++;
-  return length;
-}
+#include "leb128.h"
 
 /*
  * The bytes of the value at in[at] of a column of `type`: *value_bytes is 0 for NULL. Returns
@@ -51,7 +28,7 @@ static size_t row_value(const uint8_t *in, size_t at, size_t end, uint8_t type, 
     bytes = 8;
   } else {
     uint64_t length;
-    size_t prefix = read_varint(in, start, end, &length);
+    size_t prefix = leb128_read(in, start, end, &length);
     if (!prefix || length > end - start - prefix) return 0;
     bytes = prefix + (size_t)length;
   }
@@ -86,15 +63,15 @@ size_t native_block_write(const uint8_t *in, size_t in_length, size_t rows, cons
   size_t sizes[NATIVE_MAX_COLUMNS];
   *needed = 0;
   if (!column_sizes(in, in_length, rows, types, columns, sizes)) return 0;
-  size_t total = varint_length(columns) + varint_length(rows) + header_ends[columns - 1];
+  size_t total = leb128_length(columns) + leb128_length(rows) + header_ends[columns - 1];
   for (size_t column = 0; column < columns; column++) total += sizes[column];
   *needed = total;
   if (total > out_capacity) return 0;
 
   /* Lay out each column: its header, its null map, its values; keep where each is written next. */
   size_t nulls[NATIVE_MAX_COLUMNS], values[NATIVE_MAX_COLUMNS];
-  size_t at = put_varint(out, columns);
-  at += put_varint(out + at, rows);
+  size_t at = leb128_put(out, columns);
+  at += leb128_put(out + at, rows);
   for (size_t column = 0; column < columns; column++) {
     size_t header_start = column ? header_ends[column - 1] : 0;
     memcpy(out + at, headers + header_start, header_ends[column] - header_start);

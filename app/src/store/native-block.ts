@@ -1,25 +1,15 @@
 import { loadAddon, type CollectorAddon } from "../native-addon";
-import type { RowColumn } from "./row-binary";
-
-/** The native writer's type byte per column (app/native/native_block_core.h). */
-const INT64_BIT = 0x40;
-const NULLABLE_BIT = 0x80;
-
-/** A Native string: its length as unsigned LEB128, then its bytes. */
-function nativeString(text: string): Buffer {
-  const bytes = Buffer.from(text, "utf8");
-  const length: number[] = [];
-  for (let rest = bytes.length; ; ) {
-    const low = rest & 0x7f;
-    rest >>>= 7;
-    length.push(rest ? low | 0x80 : low);
-    if (!rest) break;
-  }
-  return Buffer.concat([Buffer.from(length), bytes]);
-}
+import { INT64_BIT, NULLABLE_BIT, RowWriter, type RowColumn } from "./row-binary";
 
 /** A column's ClickHouse type name. */
 export const typeNameOf = (column: RowColumn): string => (column.nullable ? `Nullable(${column.type})` : column.type);
+
+/** A column's Native header: its name and its type name, each written as a String value is. */
+function headerOf(column: RowColumn): Buffer {
+  const writer = new RowWriter(64);
+  for (const text of [column.name, typeNameOf(column)]) writer.value({ name: column.name, type: "String", nullable: false }, text);
+  return Buffer.from(writer.bytes());
+}
 
 /**
  * RowBinary rows of `columns` as one block of ClickHouse's Native format, the server's own
@@ -39,8 +29,9 @@ export class NativeBlockWriter {
 
   constructor(readonly columns: readonly RowColumn[]) {
     this.addon = loadAddon("the ClickHouse store");
+    // The type bits of the row encoder's layout byte, which the block writer takes as its type byte (native_block_core.h).
     this.types = Buffer.from(columns.map((column) => (column.type === "Int64" ? INT64_BIT : 0) | (column.nullable ? NULLABLE_BIT : 0)));
-    const headers = columns.map((column) => Buffer.concat([nativeString(column.name), nativeString(typeNameOf(column))]));
+    const headers = columns.map(headerOf);
     this.headers = Buffer.concat(headers);
     this.headerEnds = new Uint32Array(headers.length);
     headers.reduce((end, header, index) => (this.headerEnds[index] = end + header.length), 0);

@@ -19,10 +19,10 @@ export const columnOf = (field: EventField): RowColumn => ({
 
 export const EVENT_ROW_COLUMNS: readonly RowColumn[] = STORED_FIELDS.map(columnOf);
 
-/** The native writer's layout byte per column (app/native/event_scan_core.h). */
+/** The native writer's layout byte per column (app/native/event_scan_core.h; native_block_core.h takes the type bits). */
 const FIELD_BITS = 0x1f;
-const INT64_BIT = 0x40;
-const NULLABLE_BIT = 0x80;
+export const INT64_BIT = 0x40;
+export const NULLABLE_BIT = 0x80;
 
 function layoutOf(columns: readonly RowColumn[]): Buffer {
   return Buffer.from(
