@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ClickHouseConnection, InsertOptions } from "../app/src/store/clickhouse-store";
+import type { RowColumn } from "../app/src/store/row-binary";
 
 /**
  * A modern ClickHouse engine in this process: chdb runs ClickHouse 26.7 (npm `chdb` 3.4.0) on a
@@ -51,27 +52,35 @@ export class ChdbConnection implements ClickHouseConnection {
     // A query is text, so binary rows go through the format() table function, each byte escaped.
     if (!columns) throw new Error(`ChdbConnection: a ${format} insert names its columns`);
     return this.serial(async () => {
-      const [database, name] = table.split(".");
-      const types = new Map(
-        (
-          await this.session.queryAsync(`SELECT name, type FROM system.columns WHERE database = '${database}' AND table = '${name}'`, {
-            format: "TSV",
-          })
-        )
-          .text()
-          .trim()
-          .split("\n")
-          .map((line) => line.split("\t") as [string, string]),
-      );
-      const structure = columns.map((column) => `${column.name} ${types.get(column.name)}`).join(", ");
       const names = columns.map((column) => column.name).join(", ");
       const escaped = Array.from(Buffer.from(body), (byte) => `\\x${byte.toString(16).padStart(2, "0")}`).join("");
+      // A Native block names its columns' types itself (the INSERT converts them to the table's,
+      // as the Native reader does over HTTP); RowBinary rows are read as the table's types.
+      const source =
+        format === "Native"
+          ? `format(Native, '${escaped}')`
+          : `format(RowBinary, '${await this.structureOf(table, columns)}', '${escaped}')`;
       // The parser's limit applies before a query's own SETTINGS are read.
       await this.session.queryAsync(`SET max_query_size = ${escaped.length + 65_536}`);
-      // A Native block names its columns' types itself; they are converted to the table's as over HTTP.
-      const source = format === "Native" ? `format(Native, '${escaped}')` : `format(RowBinary, '${structure}', '${escaped}')`;
       await this.session.queryAsync(`INSERT INTO ${table} (${names}) SELECT ${names} FROM ${source}${settingsSql}`);
     });
+  }
+
+  /** `name type, …` of the table's `columns`, as the table declares them. */
+  private async structureOf(table: string, columns: readonly RowColumn[]): Promise<string> {
+    const [database, name] = table.split(".");
+    const types = new Map(
+      (
+        await this.session.queryAsync(`SELECT name, type FROM system.columns WHERE database = '${database}' AND table = '${name}'`, {
+          format: "TSV",
+        })
+      )
+        .text()
+        .trim()
+        .split("\n")
+        .map((line) => line.split("\t") as [string, string]),
+    );
+    return columns.map((column) => `${column.name} ${types.get(column.name)}`).join(", ");
   }
 
   async close(): Promise<void> {

@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (size_t column = 0; column < columns; column++) types[column] = data[2 + column] & (NATIVE_COLUMN_INT64 | NATIVE_COLUMN_NULLABLE);
   const uint8_t *in = data + 2 + columns;
   size_t in_length = size - 2 - columns;
-  /* Headers: a byte per column ("c" then the column's index), enough to find each column. */
+  /* Headers: one byte per column, its index, enough to find each column in the block. */
   uint8_t headers[8];
   uint32_t header_ends[8];
   for (size_t column = 0; column < columns; column++) {
@@ -64,7 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (written != needed || again != needed) fail("wrote other than the size it asked for");
 
   /* Read the block: counts, then per column its header, null map and values. */
-  if (block[0] != columns || (rows < 128 && block[1] != rows)) fail("counts");
+  /* Both counts are below 128, so each is one LEB128 byte. */
+  if (block[0] != columns || block[1] != rows) fail("counts");
   size_t at = 2;
   size_t null_maps[8], value_starts[8];
   for (size_t column = 0; column < columns; column++) {
