@@ -14,7 +14,12 @@
 #include <stdint.h>
 
 #include "addon.h"
+#include "event_scan_core.h"
 #include "native_block_core.h"
+
+/* JavaScript passes the type bits of the row encoder's layout byte (row-binary.ts) as the block's types. */
+_Static_assert(NATIVE_COLUMN_INT64 == ROW_COLUMN_INT64 && NATIVE_COLUMN_NULLABLE == ROW_COLUMN_NULLABLE,
+               "the Native block's type bits must be the RowBinary layout's");
 
 #define CHECK(call) ADDON_CHECK("native_block", call)
 

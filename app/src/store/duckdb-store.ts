@@ -98,9 +98,9 @@ export interface DuckDbStoreOptions {
    * events: below DuckDB's row group, above this one. With DuckDB's, every sixth such write paid
    * for a checkpoint (its COMMIT 0.3–0.5 s against about 0.05 s): at 80k events/s, past the
    * collector's first seconds, 14–36 % of its writes took over 0.5 s, against 0–1.2 % with
-   * 16 384, and those are visibility's p99 (docs/adr/0017). The price: the file is 13–20 % larger, as each write leaves a
-   * part-filled row group, and DuckDB holds 40–55 MiB more (the spoofed-flood test's collector
-   * peaked at 366–395 against 313 MiB).
+   * 16 384, and those are visibility's p99 (docs/adr/0017). The price: the file is 13–20 %
+   * larger, as each write leaves a part-filled row group, and DuckDB holds 40–55 MiB more (the
+   * spoofed-flood test's collector peaked at 366–395 against 313 MiB).
    */
   readonly rowGroupSize?: number;
   /**
