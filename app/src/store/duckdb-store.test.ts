@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { queryDuckDb } from "../../../test-support/collector/durability";
-import { DuckDbStore, SpoolPositionMismatch, type DuckDbStoreOptions } from "./duckdb-store";
+import { DuckDbStore, linePieces, SpoolPositionMismatch, type DuckDbStoreOptions } from "./duckdb-store";
 import { spooledLinesOf } from "./committing-sink";
 
 let store: DuckDbStore;
@@ -70,15 +70,15 @@ describe("DuckDB parsing wire lines itself", () => {
       sessionStart({ id: "w-5", t: t + 4 }),
     ];
     const dir = mkdtempSync(join(tmpdir(), "duckdb-lines-"));
-    const [objectsPath, linesPath] = [join(dir, "objects.duckdb"), join(dir, "lines.duckdb")];
+    const [objectsPath, linesPath, piecesPath] = [join(dir, "objects.duckdb"), join(dir, "lines.duckdb"), join(dir, "pieces.duckdb")];
     const viaObjects = await DuckDbStore.open({ path: objectsPath });
+    // One piece for the whole batch, and pieces shorter than a line (each line its own piece).
     const viaLines = await DuckDbStore.open({ path: linesPath });
-    await viaObjects.migrate();
-    await viaLines.migrate();
+    const viaPieces = await DuckDbStore.open({ path: piecesPath, linePieceBytes: 100 });
+    for (const store of [viaObjects, viaLines, viaPieces]) await store.migrate();
     await viaObjects.writeBatch(events);
-    await viaLines.writeLines(spooledLinesOf(events.map((event) => JSON.stringify(event))));
-    await viaObjects.close();
-    await viaLines.close();
+    for (const store of [viaLines, viaPieces]) await store.writeLines(spooledLinesOf(events.map((event) => JSON.stringify(event))));
+    for (const store of [viaObjects, viaLines, viaPieces]) await store.close();
     // Read back with DuckDB itself, not through the store.
     const snapshot = async (path: string) => ({
       rows: await queryDuckDb(path, "SELECT * EXCLUDE (received_at) FROM events ORDER BY id"),
@@ -92,11 +92,46 @@ describe("DuckDB parsing wire lines itself", () => {
     expect(expected.rows[4]).toMatchObject({ pid: null, track: null, source: null, listened: null });
     expect(expected.streams.length).toBeGreaterThan(0);
     expect(await snapshot(linesPath)).toEqual(expected);
+    expect(await snapshot(piecesPath)).toEqual(expected);
   });
 
-  it("stores a line whose bytes are not valid UTF-8 as JSON.parse read it on receipt (U+FFFD)", async () => {
+  it("hands DuckDB a batch in pieces cut between lines, each line in exactly one piece", async () => {
+    const random = seededRandom(18);
+    const t = Date.now();
+    // Lines of about 270 to 2 070 bytes: pieces of 1 KiB hold one or several, or one longer line.
+    const events = Array.from({ length: 400 }, (_, index) =>
+      sampleEvent({ id: `p-${index}`, t: t + index, code: "x".repeat(Math.floor(random() * 1_800)) }),
+    );
+    const lines = spooledLinesOf(events.map((event) => JSON.stringify(event)));
+    const pieces = linePieces(lines.text, 1024);
+    expect(Buffer.concat(pieces.flatMap((piece, index) => (index === 0 ? [piece] : [Buffer.from("\n"), piece])))).toEqual(lines.text);
+    for (const piece of pieces) if (piece.length > 1024) expect(piece.includes(0x0a)).toBe(false);
+    expect(pieces.length).toBeGreaterThan(10);
+    expect(linePieces(lines.text, lines.text.length)).toEqual([lines.text]);
+    expect(() => linePieces(lines.text, 0)).toThrow("linePieceBytes must be a positive integer (got 0)");
+
+    const path = join(mkdtempSync(join(tmpdir(), "duckdb-pieces-")), "store.duckdb");
+    const store = await DuckDbStore.open({ path, linePieceBytes: 1024 });
+    try {
+      await store.migrate();
+      await store.writeLines(lines);
+    } finally {
+      await store.close();
+    }
+    expect(await queryDuckDb(path, "SELECT id, length(code) AS code FROM events ORDER BY t")).toEqual(
+      events.map((event) => ({ id: event.id, code: BigInt(event.code!.length) })),
+    );
+    await expect(DuckDbStore.open({ path: ":memory:", linePieceBytes: 1.5 })).rejects.toThrow(
+      "duckdb store :memory:: linePieceBytes must be a positive integer (got 1.5)",
+    );
+  });
+
+  it.each([
+    ["in one piece", undefined],
+    ["a line a piece", 64],
+  ])("stores a line whose bytes are not valid UTF-8 as JSON.parse read it on receipt (U+FFFD), %s", async (_pieces, linePieceBytes) => {
     const path = join(mkdtempSync(join(tmpdir(), "duckdb-utf8-")), "store.duckdb");
-    const store = await DuckDbStore.open({ path });
+    const store = await DuckDbStore.open({ path, linePieceBytes });
     try {
       await store.migrate();
       const valid = JSON.stringify(sampleEvent({ id: "u-1", track: "Hoppípolla", t: Date.now() }));
