@@ -160,9 +160,10 @@ export function linePieces(text: Buffer, pieceBytes: number): Buffer[] {
   return pieces;
 }
 
-function checkLinePieceBytes(pieceBytes: number): void {
+/** `context` leads the message: what the value was given to. */
+function checkLinePieceBytes(pieceBytes: number, context = ""): void {
   if (!Number.isInteger(pieceBytes) || pieceBytes < 1)
-    throw new RangeError(`linePieceBytes must be a positive integer (got ${pieceBytes})`);
+    throw new RangeError(`${context}linePieceBytes must be a positive integer (got ${pieceBytes})`);
 }
 
 /**
@@ -205,6 +206,7 @@ export class DuckDbStore implements Store {
   }
 
   static async open(options: DuckDbStoreOptions): Promise<DuckDbStore> {
+    checkLinePieceBytes(options.linePieceBytes ?? DEFAULT_LINE_PIECE_BYTES, `duckdb store ${options.path}: `);
     // The row group size is an option of ATTACH only, so the file is attached to an in-memory
     // instance and made each connection's default database.
     const instance = await DuckDBInstance.create(":memory:", {
@@ -222,12 +224,6 @@ export class DuckDbStore implements Store {
       // SetDefaultTempDirectory). So say the file's.
       ...(options.path === ":memory:" ? {} : { temp_directory: `${options.path}.tmp` }),
     });
-    try {
-      checkLinePieceBytes(options.linePieceBytes ?? DEFAULT_LINE_PIECE_BYTES);
-    } catch (error) {
-      instance.closeSync();
-      throw new RangeError(`duckdb store ${options.path}: ${(error as Error).message}`);
-    }
     const [writer, reader] = [await instance.connect(), await instance.connect()];
     const rowGroupSize = options.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE;
     try {
@@ -307,7 +303,7 @@ export class DuckDbStore implements Store {
    * the first) is written back from its known fields first (LineEncoder); plain lines, nearly
    * all of them, go as they are, without a copy when the whole batch is plain.
    *
-   * The bytes go as a list of pieces of about linePieceBytes, cut between lines: DuckDB copied
+   * They go as a list of pieces of about linePieceBytes, cut between lines: DuckDB copied
    * one bound value of the whole batch (~40 MiB at 131 072 events) more than once while running
    * the insert; pieces took 15–37 % less CPU a row in four probe runs (docs/adr/0022).
    */
