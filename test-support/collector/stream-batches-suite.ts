@@ -6,7 +6,7 @@ import { sampleEvent } from "./events";
  * A playback's stream belongs where it began, whichever batch its later events arrive in: a
  * stream has the device (region, source) of its first qualifying event and is counted in the
  * window of that event. Written through the spool consumer's path, two batches apart, since a
- * store that aggregates per insert block (ClickHouse's stream_rows) sees the two halves apart.
+ * store that aggregates per insert block (ClickHouse's stream_rows_by_region) sees the two halves apart.
  */
 export function describeStreamsAcrossBatches(name: string, open: () => Promise<Store>, close: () => Promise<void>): void {
   describe(`${name}: a stream across batches`, () => {

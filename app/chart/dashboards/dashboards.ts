@@ -191,9 +191,10 @@ export function grafanaSql(fragment: Fragment): string {
   let sql = fragment.sql;
   for (const name of FILTERS) {
     if (!(name in fragment.params)) continue;
-    const clause = `${name} = {${name}}`;
-    if (!sql.includes(clause)) throw new Error(`insight SQL has no ${clause}: ${sql}`);
-    sql = sql.split(clause).join(`$__conditionalAll(${name} = \${${name}:sqlstring}, $${name})`);
+    // The column may be a store's own name for the field (first_region for region).
+    const clause = new RegExp(`\\b(\\w+) = \\{${name}\\}`, "g");
+    if (!clause.test(sql)) throw new Error(`insight SQL has no filter on {${name}}: ${sql}`);
+    sql = sql.replace(clause, (_match, column: string) => `$__conditionalAll(${column} = \${${name}:sqlstring}, $${name})`);
   }
   return sql
     .replace(/\{(\w+)\}/g, (_match, name: string) => {

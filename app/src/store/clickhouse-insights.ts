@@ -1,5 +1,13 @@
 import { STREAM_THRESHOLD_MS } from "../protocol/event";
-import { filterSql, insightStatements, inWindow, windowed, type Fragment, type InsightStatements } from "./insight-statements";
+import {
+  filterSql,
+  insightStatements,
+  inWindow,
+  windowed,
+  type Fragment,
+  type InsightStatements,
+  type StreamsSource,
+} from "./insight-statements";
 import type { InsightQuery } from "./store";
 
 /**
@@ -42,6 +50,13 @@ const qualifies = `ifNull(listened, 0) >= ${STREAM_THRESHOLD_MS}`;
 
 type Engine = "MergeTree" | "AggregatingMergeTree" | "ReplacingMergeTree";
 
+interface DerivedTable {
+  readonly engine: Engine;
+  readonly columns: string;
+  readonly layout: string;
+  readonly select: (from: string) => string;
+}
+
 /**
  * Tables kept from the events at insert time: for each, the table (its columns and ordering,
  * given its engine), a materialized view that fills it from each inserted block, sid-sharded
@@ -49,7 +64,8 @@ type Engine = "MergeTree" | "AggregatingMergeTree" | "ReplacingMergeTree";
  */
 function derivedTables(
   options: EntityTableOptions,
-  definitions: Record<string, { engine: Engine; columns: string; layout: string; select: (from: string) => string }>,
+  definitions: Record<string, DerivedTable>,
+  { backfill = true }: { readonly backfill?: boolean } = {},
 ): string[] {
   const { database: db, cluster } = options;
   const onCluster = cluster ? ` ON CLUSTER ${cluster}` : "";
@@ -71,34 +87,43 @@ function derivedTables(
   }
   // What was stored before the views existed. On a cluster the backfill reads the Distributed
   // events and writes through the Distributed tables, which route each row to its sid's shard.
-  for (const [table, { select }] of Object.entries(definitions)) {
-    statements.push(`INSERT INTO ${db}.${table} ${select(`${db}.events`)}`);
-  }
+  if (backfill)
+    for (const [table, { select }] of Object.entries(definitions)) {
+      statements.push(`INSERT INTO ${db}.${table} ${select(`${db}.events`)}`);
+    }
   return statements;
 }
 
 const retention = (options: EntityTableOptions, day: string) => (options.ttl ? `\n    TTL ${day} + INTERVAL 400 DAY` : "");
 
+/**
+ * Per insert block, each playback's first qualifying event in the block, sorted by `order`.
+ * Version 3 sorted by time; version 5 by region first (stream_rows_by_region).
+ */
+function streamRows(options: EntityTableOptions, order: string): DerivedTable {
+  const { label } = options;
+  return {
+    engine: "MergeTree",
+    columns: `pid String, sid String, uid String, track Nullable(String), artist Nullable(String), region ${label}, device ${label},
+        source Nullable(String), at Int64`,
+    layout: `PARTITION BY toYYYYMMDD(toDateTime(intDiv(at, 1000)))
+      ${order}${retention(options, "toDateTime(intDiv(at, 1000))")}`,
+    select: (
+      from,
+    ) => `SELECT ifNull(pid, '') AS pid, any(sid) AS sid, argMin(uid, t) AS uid, argMin(track, t) AS track, argMin(artist, t) AS artist,
+        argMin(region, t) AS region, argMin(device, t) AS device, argMin(source, t) AS source, min(t) AS at
+      FROM ${from} WHERE pid != '' AND ${qualifies} GROUP BY pid`,
+  };
+}
+
 /** Version 3 of the schema: the aggregate tables, their views, and a backfill from what is stored. */
 export function clickHouseEntityTables(options: EntityTableOptions): string[] {
-  const { label } = options;
   // Each view reads the events directly: ClickHouse 18.16 loses a subquery's columns while
   // pushing a block to a view over it ("Unknown identifier"). An alias named like a column means
   // that column inside its own expression, and the alias everywhere else: \`pid\` in WHERE is
   // ifNull(pid, ''), which leaves NULL pids out. No alias is named \`t\`, which the aggregates read.
   return derivedTables(options, {
-    stream_rows: {
-      engine: "MergeTree",
-      columns: `pid String, sid String, uid String, track Nullable(String), artist Nullable(String), region ${label}, device ${label},
-        source Nullable(String), at Int64`,
-      layout: `PARTITION BY toYYYYMMDD(toDateTime(intDiv(at, 1000)))
-      ORDER BY (at, pid)${retention(options, "toDateTime(intDiv(at, 1000))")}`,
-      select: (
-        from,
-      ) => `SELECT ifNull(pid, '') AS pid, any(sid) AS sid, argMin(uid, t) AS uid, argMin(track, t) AS track, argMin(artist, t) AS artist,
-        argMin(region, t) AS region, argMin(device, t) AS device, argMin(source, t) AS source, min(t) AS at
-      FROM ${from} WHERE pid != '' AND ${qualifies} GROUP BY pid`,
-    },
+    stream_rows: streamRows(options, "ORDER BY (at, pid)"),
     playbacks: {
       engine: "AggregatingMergeTree",
       columns: `pid String, sid String, day Date, first_stream_t AggregateFunction(minIf, Int64, UInt8),
@@ -154,26 +179,65 @@ export function clickHouseSessionMinutes(options: EntityTableOptions): string[] 
   });
 }
 
+/** Copies a table's rows into another while the source exists: a re-run after the source was dropped skips it. */
+export interface CopyRows {
+  readonly copyFrom: string;
+  readonly into: string;
+  readonly columns: string;
+}
+
 /**
- * A window's streams, read from stream_rows and kept where they are the playback's first. The
- * filters apply before the grouping, which is exact: a playback's stream has the region, device
- * and source of its first qualifying event, so where that event (the first row of its first
- * batch) does not match, the playback's first matching row is later than its first stream and
- * fails the first-stream check. A filtered query then reads only its own playbacks.
+ * Version 5: the per-block stream rows again, sorted by region first (stream_rows_by_region), so
+ * a window's streams filtered by region read that region's rows, not the window's: the bench's
+ * polled query read 233 335 rows of a 35-second window for its one stream, and 3 959 sorted this
+ * way. The rows are copied from stream_rows (recomputing them from the events would group every
+ * playback ever stored in one query), then its view and table go. Each step is safe to run
+ * again: a row copied twice, or written by both views meanwhile, is folded by the queries'
+ * GROUP BY pid (argMin and min of the same rows).
  */
-const streamsIn = (from: string, to: string, filters: string) => `(
-  SELECT pid, first_uid AS uid, first_track AS track, first_artist AS artist, first_region AS region, first_device AS device,
-         first_source AS source, first_t AS t
-  FROM (
+export function clickHouseStreamsByRegion(options: EntityTableOptions): Array<string | CopyRows> {
+  const { database: db, cluster } = options;
+  const onCluster = cluster ? ` ON CLUSTER ${cluster}` : "";
+  const oldTables = cluster ? ["stream_rows", "stream_rows_local"] : ["stream_rows"];
+  return [
+    ...derivedTables(options, { stream_rows_by_region: streamRows(options, "ORDER BY (region, at, pid)") }, { backfill: false }),
+    {
+      copyFrom: `${db}.stream_rows`,
+      into: `${db}.stream_rows_by_region`,
+      columns: "pid, sid, uid, track, artist, region, device, source, at",
+    },
+    `DROP TABLE IF EXISTS ${db}.stream_rows_mv${onCluster}`,
+    ...oldTables.map((table) => `DROP TABLE IF EXISTS ${db}.${table}${onCluster}`),
+  ];
+}
+
+/**
+ * A window's streams, read from stream_rows_by_region and kept where they are the playback's
+ * first. The filters apply before the grouping, which is exact: a playback's stream has the
+ * region, device and source of its first qualifying event, so where that event (the first row of
+ * its first batch) does not match, the playback's first matching row is later than its first
+ * stream and fails the first-stream check. A filtered query then reads only its own playbacks,
+ * and a region filter only that region's rows (the table's sorting key starts with it).
+ *
+ * The statements read the grouped rows' own names (first_track, …) rather than a subquery that
+ * renames them: analysing a query took 18.16 about two thirds of a small query's CPU, and more
+ * with each level. With both changes the bench's polled query (one stream in its region) took
+ * 4.5–4.8 ms of server CPU against 8.6–9.2 (docs/adr/0023).
+ */
+const streamsIn: StreamsSource = (from, to, filters) => {
+  const rows = `stream_rows_by_region WHERE at >= ${from} AND at < ${to}${filters}`;
+  return {
+    from: `(
     SELECT pid, argMin(uid, at) AS first_uid, argMin(track, at) AS first_track, argMin(artist, at) AS first_artist,
            argMin(region, at) AS first_region, argMin(device, at) AS first_device, argMin(source, at) AS first_source, min(at) AS first_t
-    FROM stream_rows WHERE at >= ${from} AND at < ${to}${filters} GROUP BY pid
-  )
-  WHERE (pid, first_t) IN (
-    SELECT pid, minIfMerge(first_stream_t) FROM playbacks
-    WHERE pid IN (SELECT pid FROM stream_rows WHERE at >= ${from} AND at < ${to}${filters}) GROUP BY pid
-  )
-) AS streams`;
+    FROM ${rows} GROUP BY pid
+  ) AS streams`,
+    where: `(pid, first_t) IN (
+    SELECT pid, minIfMerge(first_stream_t) FROM playbacks WHERE pid IN (SELECT pid FROM ${rows}) GROUP BY pid
+  )`,
+    column: (field) => `first_${field}`,
+  };
+};
 
 /** The window's first whole minute's start: the first minute start at or after {from}, at most {to}. */
 const wholeFrom = "least(intDiv({from} + 59999, 60000) * 60000, {to})";

@@ -12,6 +12,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describeWithTool, requireTool } from "../../../test-support/tools";
+import { clickHouseInsightSql } from "./clickhouse-insights";
 import { clickHouseMigrations, clickHouseMinuteOf, ClickHouseStore, featuresOf, renderClickHouse } from "./clickhouse-store";
 
 describe("ClickHouse schema and SQL rendering", () => {
@@ -62,10 +63,41 @@ describe("ClickHouse schema and SQL rendering", () => {
     expect(derived().join("\n")).not.toMatch(/Replicated|Distributed|ON CLUSTER|_local/);
   });
 
+  it("moves the stream rows to a table sorted by region first, copied rather than recomputed, and drops the old one", () => {
+    const version5 = (cluster?: string) =>
+      clickHouseMigrations({ database: "stats", cluster }, featuresOf("24.3.1")).find(({ version }) => version === 5)!.statements;
+    const single = version5();
+    expect(single[0]).toMatch(/^CREATE TABLE IF NOT EXISTS stats\.stream_rows_by_region \(.*ORDER BY \(region, at, pid\)/s);
+    expect(single).toContainEqual(
+      expect.stringMatching(
+        /^CREATE MATERIALIZED VIEW IF NOT EXISTS stats\.stream_rows_by_region_mv TO stats\.stream_rows_by_region AS .*FROM stats\.events /s,
+      ),
+    );
+    // No backfill from the events: that would group every playback ever stored in one query.
+    expect(single.map(String)).not.toContainEqual(expect.stringMatching(/^INSERT INTO/));
+    expect(single).toContainEqual({
+      copyFrom: "stats.stream_rows",
+      into: "stats.stream_rows_by_region",
+      columns: "pid, sid, uid, track, artist, region, device, source, at",
+    });
+    expect(single.slice(-2)).toEqual(["DROP TABLE IF EXISTS stats.stream_rows_mv", "DROP TABLE IF EXISTS stats.stream_rows"]);
+    const cluster = version5("analytics");
+    expect(cluster).toContainEqual(
+      "CREATE TABLE IF NOT EXISTS stats.stream_rows_by_region ON CLUSTER analytics AS stats.stream_rows_by_region_local ENGINE = Distributed(analytics, stats, stream_rows_by_region_local, cityHash64(sid))",
+    );
+    // The copy goes through the Distributed tables, which route each row to its sid's shard.
+    expect(cluster).toContainEqual(expect.objectContaining({ copyFrom: "stats.stream_rows", into: "stats.stream_rows_by_region" }));
+    expect(cluster.slice(-3)).toEqual([
+      "DROP TABLE IF EXISTS stats.stream_rows_mv ON CLUSTER analytics",
+      "DROP TABLE IF EXISTS stats.stream_rows ON CLUSTER analytics",
+      "DROP TABLE IF EXISTS stats.stream_rows_local ON CLUSTER analytics",
+    ]);
+  });
+
   it("adds the spool columns to the local table and, on a cluster, to the Distributed table too", () => {
     const tables = (cluster?: string) =>
       clickHouseMigrations({ database: "stats", cluster }, featuresOf("18.16.1"))[1].statements.map((step) =>
-        typeof step === "string" ? step : `${step.table}.${step.column}`,
+        typeof step === "string" ? step : "column" in step ? `${step.table}.${step.column}` : step.into,
       );
     expect(tables()).toEqual(["events.spool", "events.spool_to"]);
     expect(tables("analytics")).toEqual(["events_local.spool", "events_local.spool_to", "events.spool", "events.spool_to"]);
@@ -97,8 +129,8 @@ describeWithTool(binary)("ClickHouse store against a real server", () => {
     const features = await store.serverFeatures();
     expect(features.version).toMatch(/^18\.16\./);
     expect(features).toMatchObject({ lowCardinality: false, ttl: false });
-    expect(await store.migrate()).toBe(4);
-    expect(await store.migrate()).toBe(4);
+    expect(await store.migrate()).toBe(5);
+    expect(await store.migrate()).toBe(5);
   });
 
   // Unknown fields skipped, a repeated column refused: dbms/src/Formats/JSONEachRowRowInputStream.cpp (18.x).
@@ -122,6 +154,54 @@ describeWithTool(binary)("ClickHouse store against a real server", () => {
     );
     expect((await response.text()).trim()).toBe("-30836\t1795688700000");
   });
+
+  it("upgrades from version 4: the stream rows move to the region-sorted table, the answers stay, and a region's window reads its own rows", async () => {
+    const upgraded = ClickHouseStore.open({ url: server.url, database: "upgrade_test" });
+    const sql = async (query: string, settings = "") =>
+      (await (await fetch(`${server.url}/?database=upgrade_test${settings}`, { method: "POST", body: query })).text()).trim();
+    try {
+      expect(await upgraded.migrate(4)).toBe(4);
+      const t = Date.now() - 60_000;
+      const stream = (n: number, region: string, at: number) =>
+        sampleEvent({
+          id: `up-${region}-${n}`,
+          pid: `up-${region}-${n}`,
+          sid: `up-s${n % 7}`,
+          region,
+          track: `track-${n % 3}`,
+          t: at,
+          listened: 31_000,
+        });
+      // Before the upgrade: 20 000 streams in eu-west and one in apac, in the old stream_rows.
+      await upgraded.writeBatch(Array.from({ length: 20_000 }, (_, n) => stream(n, "eu-west", t + (n % 1000))));
+      await upgraded.writeBatch([stream(0, "apac", t + 500)]);
+      expect(await sql("SELECT count() FROM stream_rows")).toBe("20001");
+      expect(await upgraded.migrate()).toBe(5);
+      expect(await sql("SELECT count() FROM system.tables WHERE database = 'upgrade_test' AND name LIKE 'stream_rows%' FORMAT TSV")).toBe(
+        "2",
+      );
+      expect(await sql("SELECT count() FROM stream_rows_by_region")).toBe("20001");
+      // After it, through the new view: one more apac stream, and a copy of an old one (a client's resend).
+      await upgraded.writeBatch([stream(1, "apac", t + 600), stream(0, "apac", t + 500)]);
+      const window = { from: t, to: t + 1000 };
+      expect(await upgraded.insights.top({ ...window, region: "apac" }, "track", 5)).toEqual([
+        { name: "track-0", streams: 1 },
+        { name: "track-1", streams: 1 },
+      ]);
+      expect((await upgraded.insights.summary({ ...window, region: "apac" })).streams).toBe(2);
+      expect((await upgraded.insights.summary(window)).streams).toBe(20_002);
+      // The region's query reads apac's rows, not the window's 20 000 eu-west rows (two scans of
+      // at most a few 8 192-row granules). read_rows: dbms/src/Interpreters/QueryLog.cpp (18.16).
+      const top = renderClickHouse(clickHouseInsightSql.top({ ...window, region: "apac" }, "track", 5));
+      await sql(top, "&log_queries=1&query_id=upgrade-apac-top");
+      await sql("SYSTEM FLUSH LOGS");
+      const readRows = Number(await sql("SELECT read_rows FROM system.query_log WHERE query_id = 'upgrade-apac-top' AND type = 2"));
+      expect(readRows).toBeGreaterThan(0);
+      expect(readRows).toBeLessThan(10_000);
+    } finally {
+      await upgraded.close();
+    }
+  }, 60_000);
 
   it("does not count a retried batch twice", async () => {
     const t = Date.now();

@@ -11,7 +11,13 @@ import { NativeBlockWriter } from "./native-block";
 import type { Fragment } from "./insight-statements";
 import type { Store } from "./store";
 import { resettingAgent } from "./resetting-agent";
-import { clickHouseEntityTables, clickHouseInsightSql, clickHouseSessionMinutes } from "./clickhouse-insights";
+import {
+  clickHouseEntityTables,
+  clickHouseInsightSql,
+  clickHouseSessionMinutes,
+  clickHouseStreamsByRegion,
+  type CopyRows,
+} from "./clickhouse-insights";
 import { SqlInsightQueries } from "./sql-insight-queries";
 
 export interface ClickHouseStoreOptions {
@@ -134,7 +140,7 @@ function clickHouseColumn(field: EventField, label: string): string {
 export function clickHouseMigrations(
   options: Pick<ClickHouseStoreOptions, "cluster" | "database">,
   features: ServerFeatures,
-): Array<{ version: number; statements: Array<string | AddColumn> }> {
+): Array<{ version: number; statements: Array<string | AddColumn | CopyRows> }> {
   const label = features.lowCardinality ? "LowCardinality(String)" : "String";
   const onCluster = options.cluster ? ` ON CLUSTER ${options.cluster}` : "";
   const db = options.database;
@@ -191,6 +197,8 @@ export function clickHouseMigrations(
     { version: 3, statements: clickHouseEntityTables(derived) },
     // Version 4: the sessions of each minute, so a window's sessions are found without its events.
     { version: 4, statements: clickHouseSessionMinutes(derived) },
+    // Version 5: the stream rows sorted by region first, so a region's window reads its own rows.
+    { version: 5, statements: clickHouseStreamsByRegion(derived) },
   ];
 }
 
@@ -276,7 +284,8 @@ export class ClickHouseStore implements Store {
     return this.features;
   }
 
-  async migrate(): Promise<number> {
+  /** Applies the migrations not applied yet, up to `target` (an upgrade test stops at an older version). @default all */
+  async migrate(target = Number.POSITIVE_INFINITY): Promise<number> {
     const features = await this.serverFeatures();
     const db = this.options.database;
     const onCluster = this.options.cluster ? ` ON CLUSTER ${this.options.cluster}` : "";
@@ -287,12 +296,14 @@ export class ClickHouseStore implements Store {
     const applied = new Set((await this.rows(`SELECT version FROM ${db}.schema_migrations`)).map((row) => Number(row.version)));
     let latest = 0;
     for (const migration of clickHouseMigrations(this.options, features)) {
+      if (migration.version > target) break;
       latest = migration.version;
       if (applied.has(migration.version)) continue;
       // Every step is IF NOT EXISTS or checked: a migration interrupted half-way is safe to run again.
       for (const statement of migration.statements) {
         if (typeof statement === "string") await this.connection.command(statement);
-        else await this.addColumn(statement);
+        else if ("column" in statement) await this.addColumn(statement);
+        else await this.copyRows(statement);
       }
       await this.connection.insert(
         `${db}.schema_migrations`,
@@ -310,6 +321,13 @@ export class ClickHouseStore implements Store {
     if (Number(present.n) > 0) return;
     const onCluster = this.options.cluster ? ` ON CLUSTER ${this.options.cluster}` : "";
     await this.connection.command(`ALTER TABLE ${db}.${step.table}${onCluster} ADD COLUMN ${step.column} ${step.definition}`);
+  }
+
+  private async copyRows(step: CopyRows): Promise<void> {
+    const [database, table] = step.copyFrom.split(".");
+    const [present] = await this.rows(`SELECT count() AS n FROM system.tables WHERE database = '${database}' AND name = '${table}'`);
+    if (Number(present.n) === 0) return;
+    await this.connection.command(`INSERT INTO ${step.into} (${step.columns}) SELECT ${step.columns} FROM ${step.copyFrom}`);
   }
 
   /** Scans the spool columns once per start or failure, not per batch. */

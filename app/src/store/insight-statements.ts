@@ -38,19 +38,40 @@ export const inWindow = "t >= {from} AND t < {to}";
 /**
  * Where the streams (one row per playback that reached the threshold, at its first qualifying
  * event) of a window come from, given the window's bounds and the query's filters (on region,
- * device, source) as SQL. The embedded store reads its `streams` view; a store may instead read
- * only what the window needs, and filter early. The caller filters the streams again.
+ * device, source) as SQL over the stored columns. The embedded store reads its `streams` view; a
+ * store may instead read only what the window needs, filter early, and name the stream fields its
+ * own way, which spares a renaming subquery (ClickHouse 18.16 analyses each level on every query).
  */
-export type StreamsSource = (from: string, to: string, filters: string) => string;
+export interface StreamsRelation {
+  /** What the statement reads FROM: a table, or an aliased subquery. */
+  readonly from: string;
+  /** What else a row must meet to be a stream, ANDed into the statement's WHERE. @default none */
+  readonly where?: string;
+  /** The relation's column for a stream field (uid, t, and the rank and filter fields). */
+  column(field: string): string;
+}
+export type StreamsSource = (from: string, to: string, filters: string) => StreamsRelation;
+
+const streamsView: StreamsSource = () => ({ from: "streams", column: (field) => field });
+
+/**
+ * The relation's streams in [start, end) that match the query's filters, as a WHERE clause's
+ * conditions: the relation's own condition first, then the window and filters on its columns.
+ */
+function streamsWhere(streams: StreamsRelation, query: Omit<InsightQuery, "from" | "to">, start: string, end: string): string {
+  const t = streams.column("t");
+  const window = `${t} >= ${start} AND ${t} < ${end}${filterSql(query, streams.column).sql}`;
+  return streams.where ? `${streams.where} AND ${window}` : window;
+}
 
 /** The insight SQL over a streams source. */
-export function insightStatements(streamsIn: StreamsSource = () => "streams") {
+export function insightStatements(streamsIn: StreamsSource = streamsView) {
   return {
     streams: (q: InsightQuery) =>
-      windowed(
-        q,
-        (f) => `SELECT count(*) AS n, count(DISTINCT uid) AS listeners FROM ${streamsIn("{from}", "{to}", f)} WHERE ${inWindow}${f}`,
-      ),
+      windowed(q, (f) => {
+        const streams = streamsIn("{from}", "{to}", f);
+        return `SELECT count(*) AS n, count(DISTINCT ${streams.column("uid")}) AS listeners FROM ${streams.from} WHERE ${streamsWhere(streams, q, "{from}", "{to}")}`;
+      }),
 
     /** Plays started in the window, and how many of them were skipped early or completed (at any time). */
     plays: (q: InsightQuery) =>
@@ -108,29 +129,30 @@ export function insightStatements(streamsIn: StreamsSource = () => "streams") {
 
     /** `minuteOf` lets a store round differently (ClickHouse 18.16 gets Int64 % constant wrong). */
     streamsPerMinute: (q: InsightQuery, minuteOf: (column: string) => string = (column) => `${column} - ${column} % 60000`) =>
-      windowed(
-        q,
-        (f) =>
-          `SELECT ${minuteOf("t")} AS minute, count(*) AS n FROM ${streamsIn("{from}", "{to}", f)} WHERE ${inWindow}${f} GROUP BY minute ORDER BY minute`,
-      ),
+      windowed(q, (f) => {
+        const streams = streamsIn("{from}", "{to}", f);
+        return `SELECT ${minuteOf(streams.column("t"))} AS minute, count(*) AS n FROM ${streams.from} WHERE ${streamsWhere(streams, q, "{from}", "{to}")} GROUP BY minute ORDER BY minute`;
+      }),
 
     /** Ranking by streams; ties break by name so both stores agree. */
     top: (q: InsightQuery, by: RankBy, limit: number) =>
-      windowed(
-        q,
-        (f) =>
-          `SELECT ${by} AS name, count(*) AS n FROM ${streamsIn("{from}", "{to}", f)} WHERE ${inWindow}${f} GROUP BY ${by} ORDER BY n DESC, name ASC LIMIT ${Math.trunc(limit)}`,
-      ),
+      windowed(q, (f) => {
+        const streams = streamsIn("{from}", "{to}", f);
+        const name = streams.column(by);
+        return `SELECT ${name} AS name, count(*) AS n FROM ${streams.from} WHERE ${streamsWhere(streams, q, "{from}", "{to}")} GROUP BY ${name} ORDER BY n DESC, name ASC LIMIT ${Math.trunc(limit)}`;
+      }),
 
     trending: (q: InsightQuery, by: RankBy, limit: number) => {
       const f = filterSql(q);
       const length = q.to - q.from;
+      const streams = streamsIn("{previousFrom}", "{to}", f.sql);
+      const [name, t] = [streams.column(by), streams.column("t")];
       return {
         sql: `SELECT name, n, previous, n - previous AS rise FROM (
-              SELECT ${by} AS name,
-                     sum(CASE WHEN t >= {from} THEN 1 ELSE 0 END) AS n,
-                     sum(CASE WHEN t < {from} THEN 1 ELSE 0 END) AS previous
-              FROM ${streamsIn("{previousFrom}", "{to}", f.sql)} WHERE t >= {previousFrom} AND t < {to}${f.sql} GROUP BY ${by}
+              SELECT ${name} AS name,
+                     sum(CASE WHEN ${t} >= {from} THEN 1 ELSE 0 END) AS n,
+                     sum(CASE WHEN ${t} < {from} THEN 1 ELSE 0 END) AS previous
+              FROM ${streams.from} WHERE ${streamsWhere(streams, q, "{previousFrom}", "{to}")} GROUP BY ${name}
             ) ranked WHERE n > previous ORDER BY rise DESC, name ASC LIMIT ${Math.trunc(limit)}`,
         params: { from: q.from, to: q.to, previousFrom: q.from - length, ...f.params },
       };
