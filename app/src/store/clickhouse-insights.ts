@@ -96,16 +96,29 @@ function derivedTables(
 
 const retention = (options: EntityTableOptions, day: string) => (options.ttl ? `\n    TTL ${day} + INTERVAL 400 DAY` : "");
 
+/** The stream rows' columns, in their tables' order (version 5 copies them by name). */
+const STREAM_ROW_COLUMNS = ["pid", "sid", "uid", "track", "artist", "region", "device", "source", "at"] as const;
+
 /**
  * Per insert block, each playback's first qualifying event in the block, sorted by `order`.
  * Version 3 sorted by time; version 5 by region first (stream_rows_by_region).
  */
 function streamRows(options: EntityTableOptions, order: string): DerivedTable {
   const { label } = options;
+  const types: Record<(typeof STREAM_ROW_COLUMNS)[number], string> = {
+    pid: "String",
+    sid: "String",
+    uid: "String",
+    track: "Nullable(String)",
+    artist: "Nullable(String)",
+    region: label,
+    device: label,
+    source: "Nullable(String)",
+    at: "Int64",
+  };
   return {
     engine: "MergeTree",
-    columns: `pid String, sid String, uid String, track Nullable(String), artist Nullable(String), region ${label}, device ${label},
-        source Nullable(String), at Int64`,
+    columns: STREAM_ROW_COLUMNS.map((column) => `${column} ${types[column]}`).join(", "),
     layout: `PARTITION BY toYYYYMMDD(toDateTime(intDiv(at, 1000)))
       ${order}${retention(options, "toDateTime(intDiv(at, 1000))")}`,
     select: (
@@ -204,7 +217,7 @@ export function clickHouseStreamsByRegion(options: EntityTableOptions): Array<st
     {
       copyFrom: `${db}.stream_rows`,
       into: `${db}.stream_rows_by_region`,
-      columns: "pid, sid, uid, track, artist, region, device, source, at",
+      columns: STREAM_ROW_COLUMNS.join(", "),
     },
     `DROP TABLE IF EXISTS ${db}.stream_rows_mv${onCluster}`,
     ...oldTables.map((table) => `DROP TABLE IF EXISTS ${db}.${table}${onCluster}`),
