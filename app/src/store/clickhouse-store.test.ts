@@ -94,6 +94,16 @@ describe("ClickHouse schema and SQL rendering", () => {
     ]);
   });
 
+  it("stops writing the minute rollup but keeps its rows, and drops the unread streams view", () => {
+    const version6 = (cluster?: string) =>
+      clickHouseMigrations({ database: "stats", cluster }, featuresOf("24.3.1")).find(({ version }) => version === 6)!.statements;
+    expect(version6()).toEqual(["DROP TABLE IF EXISTS stats.minute_rollup_mv", "DROP TABLE IF EXISTS stats.streams"]);
+    expect(version6("analytics")).toEqual([
+      "DROP TABLE IF EXISTS stats.minute_rollup_mv ON CLUSTER analytics",
+      "DROP TABLE IF EXISTS stats.streams ON CLUSTER analytics",
+    ]);
+  });
+
   it("adds the spool columns to the local table and, on a cluster, to the Distributed table too", () => {
     const tables = (cluster?: string) =>
       clickHouseMigrations({ database: "stats", cluster }, featuresOf("18.16.1"))[1].statements.map((step) =>
@@ -129,8 +139,8 @@ describeWithTool(binary)("ClickHouse store against a real server", () => {
     const features = await store.serverFeatures();
     expect(features.version).toMatch(/^18\.16\./);
     expect(features).toMatchObject({ lowCardinality: false, ttl: false });
-    expect(await store.migrate()).toBe(5);
-    expect(await store.migrate()).toBe(5);
+    expect(await store.migrate()).toBe(6);
+    expect(await store.migrate()).toBe(6);
   });
 
   // Unknown fields skipped, a repeated column refused: dbms/src/Formats/JSONEachRowRowInputStream.cpp (18.x).
@@ -176,7 +186,7 @@ describeWithTool(binary)("ClickHouse store against a real server", () => {
       await upgraded.writeBatch(Array.from({ length: 20_000 }, (_, n) => stream(n, "eu-west", t + (n % 1000))));
       await upgraded.writeBatch([stream(0, "apac", t + 500)]);
       expect(await sql("SELECT count() FROM stream_rows")).toBe("20001");
-      expect(await upgraded.migrate()).toBe(5);
+      expect(await upgraded.migrate(5)).toBe(5);
       expect(await sql("SELECT count() FROM system.tables WHERE database = 'upgrade_test' AND name LIKE 'stream_rows%' FORMAT TSV")).toBe(
         "2",
       );
@@ -198,6 +208,31 @@ describeWithTool(binary)("ClickHouse store against a real server", () => {
       const readRows = Number(await sql("SELECT read_rows FROM system.query_log WHERE query_id = 'upgrade-apac-top' AND type = 2"));
       expect(readRows).toBeGreaterThan(0);
       expect(readRows).toBeLessThan(10_000);
+    } finally {
+      await upgraded.close();
+    }
+  }, 60_000);
+
+  // A view with TO leaves its target when dropped (has_inner_table): dbms/src/Storages/StorageMaterializedView.cpp (18.16).
+  it("upgrades from version 5: the minute rollup keeps its rows and is written no more, the streams view goes, the answers stay", async () => {
+    const upgraded = ClickHouseStore.open({ url: server.url, database: "rollup_test" });
+    const sql = async (query: string) =>
+      (await (await fetch(`${server.url}/?database=rollup_test`, { method: "POST", body: query })).text()).trim();
+    const views =
+      "SELECT name FROM system.tables WHERE database = 'rollup_test' AND name IN ('minute_rollup', 'minute_rollup_mv', 'streams') ORDER BY name FORMAT TSV";
+    try {
+      expect(await upgraded.migrate(5)).toBe(5);
+      const t = Date.now() - 60_000;
+      const played = (n: number) => sampleEvent({ id: `rollup-${n}`, pid: `rollup-p${n}`, t: t + n, listened: 31_000 });
+      await upgraded.writeBatch([1, 2, 3].map(played));
+      expect(await sql("SELECT countMerge(events) FROM minute_rollup")).toBe("3");
+      expect((await sql(views)).split("\n")).toEqual(["minute_rollup", "minute_rollup_mv", "streams"]);
+      expect(await upgraded.migrate()).toBe(6);
+      await upgraded.writeBatch([4, 5].map(played));
+      expect((await sql(views)).split("\n")).toEqual(["minute_rollup"]);
+      expect(await sql("SELECT countMerge(events) FROM minute_rollup")).toBe("3");
+      expect(await sql("SELECT count() FROM events")).toBe("5");
+      expect((await upgraded.insights.summary({ from: t, to: t + 10 })).streams).toBe(5);
     } finally {
       await upgraded.close();
     }

@@ -199,6 +199,13 @@ export function clickHouseMigrations(
     { version: 4, statements: clickHouseSessionMinutes(derived) },
     // Version 5: the stream rows sorted by region first, so a region's window reads its own rows.
     { version: 5, statements: clickHouseStreamsByRegion(derived) },
+    // Version 6: what nothing reads stops costing the inserts (docs/adr/0024). The minute rollup's
+    // view goes, not its table: its rows stay for whoever reads them. The plain streams view,
+    // which grouped all of history and has not been read since version 3, goes too.
+    {
+      version: 6,
+      statements: [`DROP TABLE IF EXISTS ${db}.minute_rollup_mv${onCluster}`, `DROP TABLE IF EXISTS ${db}.streams${onCluster}`],
+    },
   ];
 }
 
@@ -403,7 +410,7 @@ export class ClickHouseStore implements Store {
   }
 
   /**
-   * Every insert feeds six materialized views (the rollup and the insight tables); with
+   * Every insert feeds five materialized views (the insight tables); with
    * parallel_view_processing the server fills them on min(max_threads, views) threads rather
    * than one after another (docs/adr/0019). A Distributed table would otherwise queue the rows
    * and answer before they are stored, hence insert_distributed_sync on a cluster.

@@ -31,7 +31,8 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
         pid VARCHAR PRIMARY KEY, uid VARCHAR NOT NULL, track VARCHAR NOT NULL, artist VARCHAR NOT NULL,
         region VARCHAR NOT NULL, device VARCHAR NOT NULL, source VARCHAR NOT NULL, t BIGINT NOT NULL
       );
-      -- Per-minute event counts for the dashboard's ingest view.
+      -- Per-minute event counts. Written no more (docs/adr/0024: nothing read them, and a resent
+      -- event counted twice); a store's old rows stay.
       CREATE TABLE minute_rollup (
         minute BIGINT NOT NULL, region VARCHAR NOT NULL, device VARCHAR NOT NULL, source VARCHAR NOT NULL,
         type VARCHAR NOT NULL, events BIGINT NOT NULL, stall_ms BIGINT NOT NULL,
@@ -280,7 +281,7 @@ export class DuckDbStore implements Store {
   }
 
   /**
-   * Appends a batch straight into `events` and derives streams and rollups from the batch's
+   * Appends a batch straight into `events` and derives its streams from the batch's
    * rows, in one transaction: all or nothing. With a spool commit, the transaction also moves
    * the spool's stored position, and a batch that is already stored is skipped.
    */
@@ -366,11 +367,6 @@ export class DuckDbStore implements Store {
       await insert(receivedAt);
       const batch = `(SELECT * FROM events WHERE received_at = ${receivedAt})`;
       stored = await this.writeStreams(batch, streamsBy);
-      await this.connection.run(`
-        INSERT INTO minute_rollup
-        SELECT t - t % 60000, region, device, coalesce(source, ''), type, count(*), coalesce(sum(stall), 0)
-        FROM ${batch} GROUP BY ALL
-        ON CONFLICT DO UPDATE SET events = minute_rollup.events + excluded.events, stall_ms = minute_rollup.stall_ms + excluded.stall_ms`);
       if (commit) {
         await this.connection.run(
           "INSERT INTO spool_commits VALUES ($spool, $position) ON CONFLICT (spool) DO UPDATE SET position = excluded.position",
